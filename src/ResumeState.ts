@@ -1,0 +1,169 @@
+/**
+ * `ResumeState`: what a resumed run needs, a map from step key to the step's recorded outcome.
+ * Its JSON form (`serialize` / `deserialize`) is what stores persist.
+ */
+import { Effect, Either, Schema } from "effect"
+import { describeIssues, issuesOf } from "./internal/issues.js"
+import { setOwn } from "./internal/json.js"
+import {
+  type ExecutionStatus,
+  type JsonValue,
+  type LossyWarning,
+  StepResult,
+  type WorkflowSnapshot
+} from "./Snapshot.js"
+import type { WorkflowEvent } from "./Workflow.js"
+
+export interface ResumeStateEntry {
+  readonly result: StepResult
+  /** The step that recorded this key; a different step reading it is a key clash. */
+  readonly stepId?: string
+  /** Where the recorded value is not exactly what the step returned (no Schema, not plain JSON). */
+  readonly warnings?: ReadonlyArray<LossyWarning>
+}
+
+export interface ResumeState {
+  readonly steps: ReadonlyMap<string, ResumeStateEntry>
+}
+
+export const empty: ResumeState = { steps: new Map() }
+
+export const make = (entries: Iterable<readonly [string, ResumeStateEntry]>): ResumeState => ({
+  steps: new Map(entries)
+})
+
+export const isResumeState = (u: unknown): u is ResumeState =>
+  typeof u === "object" && u !== null && (u as { steps?: unknown }).steps instanceof Map
+
+/** Whether the state holds a recorded outcome for `key` (a success, or a failure that replays). */
+export const isStepComplete = (state: ResumeState, key: string): boolean => state.steps.has(key)
+
+// ---------------------------------------------------------------------------------------------
+// JSON form
+
+const LossyWarningJson = Schema.Struct({
+  type: Schema.Literal("lossy_value"),
+  stepId: Schema.String,
+  path: Schema.String,
+  reason: Schema.Literal("non-json", "circular", "encode-failed")
+})
+
+export const ResumeStateEntryJson = Schema.Struct({
+  key: Schema.String,
+  result: StepResult,
+  stepId: Schema.optionalWith(Schema.String, { exact: true }),
+  warnings: Schema.optionalWith(Schema.Array(LossyWarningJson), { exact: true })
+})
+
+export const ResumeStateJson = Schema.Struct({
+  kind: Schema.Literal("ResumeState"),
+  version: Schema.Literal(1),
+  // An array, not a record: keys such as "__proto__" stay ordinary keys through every JSON tool.
+  steps: Schema.Array(ResumeStateEntryJson)
+}).annotations({ identifier: "ResumeStateJson" })
+export type ResumeStateJson = typeof ResumeStateJson.Type
+
+export class ResumeStateFormatError extends Schema.TaggedError<ResumeStateFormatError>()("ResumeStateFormatError", {
+  errors: Schema.Array(Schema.Struct({ path: Schema.String, message: Schema.String }))
+}) {
+  override get message(): string {
+    return `Invalid serialized ResumeState: ${describeIssues(this.errors)}`
+  }
+}
+
+/** The JSON-safe form: `JSON.stringify` it, store it, `deserialize` it back. */
+export const serialize = (state: ResumeState): ResumeStateJson => ({
+  kind: "ResumeState",
+  version: 1,
+  steps: Array.from(state.steps, ([key, entry]) => ({ key, ...entry }))
+})
+
+const decodeJson = Schema.decodeUnknownEither(ResumeStateJson, { errors: "all" })
+
+export const deserializeEither = (u: unknown): Either.Either<ResumeState, ResumeStateFormatError> =>
+  Either.match(decodeJson(u), {
+    onLeft: (error) => Either.left(new ResumeStateFormatError({ errors: issuesOf(error) })),
+    onRight: (json) => Either.right({ steps: new Map(json.steps.map(({ key, ...entry }) => [key, entry])) })
+  })
+
+export const deserialize = (u: unknown): Effect.Effect<ResumeState, ResumeStateFormatError> => deserializeEither(u)
+
+export const isResumeStateJson = (u: unknown): boolean =>
+  typeof u === "object" && u !== null && (u as { kind?: unknown }).kind === "ResumeState"
+
+// ---------------------------------------------------------------------------------------------
+// Snapshot conversion
+
+/** The reference's `toResumeState`: the steps of a snapshot, ready for `Workflow.run({ resumeState })`. */
+export const fromSnapshot = (snapshot: WorkflowSnapshot): ResumeState => {
+  const warningsByStep = new Map<string, Array<LossyWarning>>()
+  for (const warning of snapshot.warnings ?? []) {
+    const list = warningsByStep.get(warning.stepId)
+    if (list) list.push(warning)
+    else warningsByStep.set(warning.stepId, [warning])
+  }
+  const steps = new Map<string, ResumeStateEntry>()
+  for (const [key, stored] of Object.entries(snapshot.steps)) {
+    const { stepId, ...result } = stored
+    const warnings = stepId === undefined ? undefined : warningsByStep.get(stepId)
+    steps.set(key, {
+      result: result as StepResult,
+      ...(stepId === undefined ? {} : { stepId }),
+      ...(warnings === undefined ? {} : { warnings })
+    })
+  }
+  return { steps }
+}
+
+export interface ToSnapshotOptions {
+  readonly status?: ExecutionStatus
+  readonly currentStepId?: string
+  readonly completedAt?: string
+  readonly metadata?: { readonly [key: string]: JsonValue | undefined }
+  readonly now?: string
+}
+
+export const toSnapshot = (state: ResumeState, options: ToSnapshotOptions = {}): WorkflowSnapshot => {
+  const steps: Record<string, StepResult> = {}
+  const warnings: Array<LossyWarning> = []
+  for (const [key, entry] of state.steps) {
+    const result = entry.stepId === undefined ? entry.result : { ...entry.result, stepId: entry.stepId }
+    setOwn(steps, key, result)
+    if (entry.warnings) warnings.push(...entry.warnings)
+  }
+  const metadata: Record<string, JsonValue> = {}
+  for (const [k, v] of Object.entries(options.metadata ?? {})) if (v !== undefined) metadata[k] = v
+  return {
+    formatVersion: 1,
+    steps,
+    execution: {
+      status: options.status ?? "running",
+      lastUpdated: options.now ?? new Date().toISOString(),
+      ...(options.completedAt === undefined ? {} : { completedAt: options.completedAt }),
+      ...(options.currentStepId === undefined ? {} : { currentStepId: options.currentStepId })
+    },
+    ...(Object.keys(metadata).length === 0 ? {} : { metadata }),
+    ...(warnings.length === 0 ? {} : { warnings })
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Collector
+
+export interface Collector {
+  /** Pass as `onEvent`: records every step outcome (executed or replayed) the run reports. */
+  readonly handleEvent: (event: WorkflowEvent) => void
+  readonly get: () => ResumeState
+}
+
+export const collector = (initial: ResumeState = empty): Collector => {
+  const steps = new Map(initial.steps)
+  return {
+    handleEvent: (event) => {
+      if ((event._tag === "StepComplete" || event._tag === "StepError") && event.entry !== undefined) {
+        steps.set(event.stepKey, event.entry)
+      }
+    },
+    get: () => ({ steps: new Map(steps) })
+  }
+}

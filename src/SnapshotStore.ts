@@ -1,0 +1,184 @@
+/**
+ * The store service: where resume states and snapshots are saved between runs. Every backend is a Layer
+ * of this one Tag; `make` turns a plain five-method adapter (the reference's custom store) into one.
+ */
+import { Context, Effect, Either, Layer, Option, Schema, type Scope } from "effect"
+import * as ResumeState from "./ResumeState.js"
+import * as Snapshot from "./Snapshot.js"
+
+export type Stored = ResumeState.ResumeState | Snapshot.WorkflowSnapshot
+
+export interface ListOptions {
+  /** Only ids that start with this text, matched literally (`%`, `_`, `\` are ordinary characters). */
+  readonly prefix?: string | undefined
+  readonly limit?: number | undefined
+}
+
+export interface ListEntry {
+  readonly id: string
+  /** ISO-8601. */
+  readonly updatedAt: string
+}
+
+export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
+  reason: Schema.Literal("Connection", "Query", "Migration", "Decode", "InvalidOption", "Adapter"),
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {}
+
+export interface SnapshotStoreService {
+  readonly save: (id: string, state: Stored) => Effect.Effect<void, StoreError>
+  /** What was saved under `id`, as it was saved: a ResumeState or a WorkflowSnapshot. */
+  readonly load: (id: string) => Effect.Effect<Option.Option<Stored>, StoreError>
+  /** What was saved under `id` as a ResumeState; a stored snapshot is converted, never dropped. */
+  readonly loadResumeState: (id: string) => Effect.Effect<Option.Option<ResumeState.ResumeState>, StoreError>
+  readonly delete: (id: string) => Effect.Effect<void, StoreError>
+  /** Newest first. */
+  readonly list: (options?: ListOptions) => Effect.Effect<ReadonlyArray<ListEntry>, StoreError>
+}
+
+export class SnapshotStore extends Context.Tag("effect-resume/SnapshotStore")<SnapshotStore, SnapshotStoreService>() {}
+
+// ---------------------------------------------------------------------------------------------
+// Accessors: `yield* SnapshotStore.save(id, state)`
+
+export const save = (id: string, state: Stored) => Effect.flatMap(SnapshotStore, (store) => store.save(id, state))
+export const load = (id: string) => Effect.flatMap(SnapshotStore, (store) => store.load(id))
+export const loadResumeState = (id: string) => Effect.flatMap(SnapshotStore, (store) => store.loadResumeState(id))
+const delete_ = (id: string) => Effect.flatMap(SnapshotStore, (store) => store.delete(id))
+export { delete_ as delete }
+export const list = (options?: ListOptions) => Effect.flatMap(SnapshotStore, (store) => store.list(options))
+
+// ---------------------------------------------------------------------------------------------
+// Stored documents: the JSON each backend persists
+
+/** The JSON a backend stores: a serialized ResumeState (`kind: "ResumeState"`) or the snapshot itself. */
+export type StoredJson = ResumeState.ResumeStateJson | Snapshot.WorkflowSnapshot
+
+export const toStoredJson = (state: Stored): Either.Either<StoredJson, StoreError> => {
+  if (ResumeState.isResumeState(state)) return Either.right(ResumeState.serialize(state))
+  if (Snapshot.looksLike(state)) return Either.right(state as Snapshot.WorkflowSnapshot)
+  return Either.left(
+    new StoreError({ reason: "InvalidOption", message: "save expects a ResumeState ({ steps: Map }) or a WorkflowSnapshot" })
+  )
+}
+
+export const fromStoredJson = (id: string, json: unknown): Either.Either<Stored, StoreError> => {
+  if (ResumeState.isResumeStateJson(json)) {
+    return Either.mapLeft(ResumeState.deserializeEither(json), (error) =>
+      new StoreError({ reason: "Decode", message: `Stored state "${id}" is corrupt: ${error.message}`, cause: error }))
+  }
+  const validated = Snapshot.validate(json)
+  return validated.valid
+    ? Either.right(validated.snapshot)
+    : Either.left(
+      new StoreError({
+        reason: "Decode",
+        message: `Stored state "${id}" is neither a ResumeState nor a valid WorkflowSnapshot: ${
+          validated.errors.slice(0, 3).map((e) => `${e.path}: ${e.message}`).join("; ")
+        }`
+      })
+    )
+}
+
+export const toResumeState = (stored: Stored): ResumeState.ResumeState =>
+  ResumeState.isResumeState(stored) ? stored : ResumeState.fromSnapshot(stored)
+
+// ---------------------------------------------------------------------------------------------
+// Building a service from a backend
+
+/** What a backend implements: JSON in and out, ids as given, literal prefix matching. */
+export interface Backend {
+  readonly save: (id: string, json: StoredJson) => Effect.Effect<void, StoreError>
+  readonly load: (id: string) => Effect.Effect<Option.Option<unknown>, StoreError>
+  readonly delete: (id: string) => Effect.Effect<void, StoreError>
+  readonly list: (options: { readonly prefix: string; readonly limit: number | undefined }) => Effect.Effect<
+    ReadonlyArray<ListEntry>,
+    StoreError
+  >
+}
+
+const checkLimit = (limit: number | undefined): Effect.Effect<void, StoreError> =>
+  limit === undefined || (Number.isInteger(limit) && limit >= 0)
+    ? Effect.void
+    : Effect.fail(new StoreError({ reason: "InvalidOption", message: `list limit must be a non-negative integer, got ${limit}` }))
+
+/**
+ * Wraps a backend into the service: JSON conversion and validation, the store-wide `prefix`
+ * (saved as `prefix + id`, stripped again by `list`), and a span on every operation.
+ */
+export const fromBackend = (backend: Backend, options: { readonly prefix?: string | undefined; readonly name: string }): SnapshotStoreService => {
+  const prefix = options.prefix ?? ""
+  const span = (op: string, id?: string) =>
+    Effect.withSpan(`${options.name}.${op}`, id === undefined ? undefined : { attributes: { id } })
+  const load: SnapshotStoreService["load"] = (id) =>
+    backend.load(prefix + id).pipe(
+      Effect.flatMap(Option.match({
+        onNone: () => Effect.succeedNone,
+        onSome: (json) => Effect.map(fromStoredJson(id, json), Option.some)
+      })),
+      span("load", id)
+    )
+  return SnapshotStore.of({
+    save: (id, state) => Effect.flatMap(toStoredJson(state), (json) => backend.save(prefix + id, json)).pipe(span("save", id)),
+    load,
+    loadResumeState: (id) => Effect.map(load(id), Option.map(toResumeState)),
+    delete: (id) => backend.delete(prefix + id).pipe(span("delete", id)),
+    list: (listOptions) =>
+      Effect.zipRight(
+        checkLimit(listOptions?.limit),
+        Effect.map(
+          backend.list({ prefix: prefix + (listOptions?.prefix ?? ""), limit: listOptions?.limit }),
+          (entries) => prefix === "" ? entries : entries.map((e) => ({ id: e.id.slice(prefix.length), updatedAt: e.updatedAt }))
+        )
+      ).pipe(span("list"))
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Custom adapters: the reference's five Promise methods
+
+type Awaitable<A> = A | PromiseLike<A>
+
+/**
+ * A custom store in the reference's shape. `save` receives plain JSON (a serialized ResumeState or a
+ * snapshot), so `JSON.stringify` inside the adapter loses nothing; `load` returns that JSON or null.
+ */
+export interface Adapter {
+  readonly save: (id: string, state: StoredJson) => Awaitable<void>
+  readonly load: (id: string) => Awaitable<unknown>
+  readonly delete: (id: string) => Awaitable<void>
+  readonly list: (options: { prefix?: string; limit?: number }) => Awaitable<ReadonlyArray<ListEntry>>
+  readonly close?: () => Awaitable<void>
+}
+
+const call = <A>(op: string, f: () => Awaitable<A>): Effect.Effect<A, StoreError> =>
+  Effect.tryPromise({
+    try: async () => await f(),
+    catch: (cause) =>
+      new StoreError({
+        reason: "Adapter",
+        message: `Custom store ${op} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+        cause
+      })
+  })
+
+/** Turns an adapter into the service; `close` runs when the scope closes. Ids and prefixes pass through as given. */
+export const make = (adapter: Adapter, options?: { readonly prefix?: string }): Effect.Effect<SnapshotStoreService, never, Scope.Scope> =>
+  Effect.as(
+    Effect.addFinalizer(() => adapter.close === undefined ? Effect.void : Effect.ignoreLogged(call("close", adapter.close))),
+    fromBackend({
+      save: (id, json) => call("save", () => adapter.save(id, json)),
+      load: (id) => Effect.map(call("load", () => adapter.load(id)), Option.fromNullable),
+      delete: (id) => call("delete", () => adapter.delete(id)),
+      list: ({ limit, prefix }) =>
+        Effect.map(
+          call("list", () => adapter.list({ prefix, ...(limit === undefined ? {} : { limit }) })),
+          // an adapter may ignore options; enforce the contract here
+          (entries) => entries.filter((e) => e.id.startsWith(prefix)).slice(0, limit)
+        )
+    }, { prefix: options?.prefix, name: "SnapshotStore.custom" })
+  )
+
+export const layer = (adapter: Adapter | (() => Adapter), options?: { readonly prefix?: string }) =>
+  Layer.scoped(SnapshotStore, Effect.suspend(() => make(typeof adapter === "function" ? adapter() : adapter, options)))

@@ -1,0 +1,1 @@
+export * as SqlStore from "../layers/SqlStore.js"

@@ -1,0 +1,122 @@
+import type { JsonValue, LossyReason } from "../Snapshot.js"
+import { formatPath } from "./issues.js"
+
+export interface LossyIssue {
+  readonly path: string
+  readonly reason: LossyReason
+}
+
+export interface JsonCopy {
+  readonly json: JsonValue
+  /** Empty (and shared) when the value was plain JSON: the common case allocates nothing more. */
+  readonly issues: ReadonlyArray<LossyIssue>
+}
+
+/** `obj[key] = value`, except that a "__proto__" key becomes an ordinary property instead of the prototype. */
+export const setOwn = <V>(obj: Record<string, V>, key: string, value: V): void => {
+  if (key === "__proto__") Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true })
+  else obj[key] = value
+}
+
+const noIssues: ReadonlyArray<LossyIssue> = []
+
+/**
+ * Copies a value into plain JSON in one pass, the way `JSON.stringify` would see it, and records every
+ * place where that copy is not faithful: `non-json` (Date, Map, class instances, BigInt, undefined, NaN,
+ * functions), `circular` (a cycle, cut to `null`) or `encode-failed` (a `toJSON` or getter that threw).
+ * The copy detaches the recorded value from the caller's object, so later mutation cannot change history.
+ */
+export const toJson = (value: unknown): JsonCopy => {
+  let issues: Array<LossyIssue> | undefined
+  const path: Array<PropertyKey> = []
+  const ancestors = new Set<object>()
+  const report = (reason: LossyReason) => {
+    ;(issues ??= []).push({ path: formatPath(path), reason })
+  }
+
+  const copy = (v: unknown, inArray: boolean): JsonValue | undefined => {
+    switch (typeof v) {
+      case "string":
+      case "boolean":
+        return v
+      case "number":
+        if (Number.isFinite(v)) return v
+        report("non-json")
+        return null
+      case "bigint":
+        report("non-json")
+        return v.toString()
+      case "undefined":
+      case "function":
+      case "symbol":
+        report("non-json")
+        return inArray || path.length === 0 ? null : undefined
+      case "object":
+        break
+    }
+    if (v === null) return null
+    const obj = v as object
+    if (ancestors.has(obj)) {
+      report("circular")
+      return null
+    }
+    if (typeof (obj as { toJSON?: unknown }).toJSON === "function") {
+      let replaced: unknown
+      try {
+        replaced = (obj as { toJSON: () => unknown }).toJSON()
+      } catch {
+        report("encode-failed")
+        return null
+      }
+      report("non-json")
+      ancestors.add(obj)
+      const out = copy(replaced, inArray)
+      ancestors.delete(obj)
+      return out
+    }
+    ancestors.add(obj)
+    try {
+      if (Array.isArray(obj)) {
+        const out = new Array<JsonValue>(obj.length)
+        for (let i = 0; i < obj.length; i++) {
+          path.push(i)
+          out[i] = copy(obj[i], true) ?? null
+          path.pop()
+        }
+        return out
+      }
+      const proto = Object.getPrototypeOf(obj)
+      if (proto !== Object.prototype && proto !== null) report("non-json")
+      const out: Record<string, JsonValue> = {}
+      if (obj instanceof Error) {
+        // name and message are not enumerable, yet they are what a reader of the snapshot needs
+        out.name = obj.name
+        out.message = obj.message
+      }
+      for (const key of Object.keys(obj)) {
+        path.push(key)
+        let item: unknown
+        try {
+          item = (obj as Record<string, unknown>)[key]
+        } catch {
+          report("encode-failed")
+          path.pop()
+          continue
+        }
+        const json = copy(item, false)
+        if (json === undefined) {
+          // dropped, as JSON.stringify drops it
+        } else {
+          setOwn(out, key, json)
+        }
+        path.pop()
+      }
+      return out
+    } finally {
+      ancestors.delete(obj)
+    }
+  }
+
+  const json = copy(value, false) ?? null
+  return { json, issues: issues ?? noIssues }
+}

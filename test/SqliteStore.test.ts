@@ -1,0 +1,44 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Exit, Layer } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as SqliteStore from "../src/layers/SqliteStore.js"
+import { SnapshotStore } from "../src/SnapshotStore.js"
+import * as StoreContract from "./StoreContract.js"
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-resume-sqlite-"))
+const filename = path.join(dir, "contract.db")
+
+StoreContract.suite("SqliteStore (temp file)", (options) => SqliteStore.layer({ filename, ...options }))
+
+describe("SqliteStore", () => {
+  it.effect("rejects a table name holding SQL before touching the file", () =>
+    Effect.gen(function*() {
+      const target = path.join(dir, "never-created.db")
+      const exit = yield* Effect.exit(Layer.build(SqliteStore.layer({ filename: target, table: "x; DROP TABLE y" })).pipe(Effect.scoped))
+      expect(Exit.isFailure(exit)).toBe(true)
+      if (Exit.isFailure(exit)) expect(String(exit.cause)).toContain("Invalid table name")
+      expect(fs.existsSync(target)).toBe(false)
+    }))
+
+  it.effect("a custom table keeps its rows apart, and data survives reopening the file", () =>
+    Effect.gen(function*() {
+      const state = { steps: new Map([["k", { result: { ok: true as const, value: 1 }, stepId: "k" }]]) }
+      const open = SqliteStore.layer({ filename, table: "custom_table" })
+      yield* SnapshotStore.pipe(Effect.flatMap((s) => s.save("reopen", state)), Effect.provide(open))
+      const again = yield* SnapshotStore.pipe(Effect.flatMap((s) => s.load("reopen")), Effect.provide(open))
+      expect(again._tag).toBe("Some")
+      const other = yield* SnapshotStore.pipe(Effect.flatMap((s) => s.load("reopen")), Effect.provide(SqliteStore.layer({ filename })))
+      expect(other._tag).toBe("None")
+    }))
+
+  it.effect("an unopenable file is a StoreError with reason Connection", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(
+        Layer.build(SqliteStore.layer({ filename: path.join(dir, "no/such/dir/x.db") })).pipe(Effect.scoped)
+      )
+      expect(Exit.isFailure(exit)).toBe(true)
+      if (Exit.isFailure(exit)) expect(String(exit.cause)).toMatch(/StoreError|Connection/)
+    }))
+})

@@ -1,0 +1,189 @@
+/**
+ * The store contract: every SnapshotStore layer must pass this suite. Reusable for custom stores:
+ *
+ *   StoreContract.suite("MyStore", (options) => MyStore.layer({ ...options }))
+ *
+ * The factory is called with `{}` and with `{ prefix }`; both layers must see the same data.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Context, Effect, Layer, Option } from "effect"
+import * as ResumeState from "../src/ResumeState.js"
+import type * as Snapshot from "../src/Snapshot.js"
+import { SnapshotStore, type SnapshotStoreService, type StoreError } from "../src/SnapshotStore.js"
+
+export type StoreFactory = (options: { readonly prefix?: string }) => Layer.Layer<SnapshotStore, StoreError>
+
+export interface SuiteOptions {
+  /** Largest value the contract saves and loads back, in bytes of JSON. Default 5 MB. */
+  readonly bigValueBytes?: number
+}
+
+const stateOf = (entries: Record<string, Snapshot.JsonValue>): ResumeState.ResumeState =>
+  ResumeState.make(Object.entries(entries).map(([key, value]) => [key, { result: { ok: true, value }, stepId: key }]))
+
+const snapshotOf = (value: Snapshot.JsonValue): Snapshot.WorkflowSnapshot => ({
+  formatVersion: 1,
+  steps: { "user:1": { ok: true, value } },
+  execution: { status: "completed", lastUpdated: "2026-01-01T00:00:00.000Z", completedAt: "2026-01-01T00:00:00.000Z" },
+  metadata: { workflowId: "wf", input: { n: 1 } }
+})
+
+let counter = 0
+/** A fresh id namespace per test, so tests sharing one database never see each other's rows. */
+const scope = () => `t${Date.now().toString(36)}${(counter++).toString(36)}${Math.random().toString(36).slice(2, 6)}/`
+
+const build = (layer: Layer.Layer<SnapshotStore, StoreError>) =>
+  Effect.map(Layer.build(layer), (ctx) => Context.get(ctx, SnapshotStore))
+
+const ids = (entries: ReadonlyArray<{ id: string }>) => entries.map((e) => e.id)
+
+export const suite = (name: string, factory: StoreFactory, suiteOptions: SuiteOptions = {}) =>
+  describe(`store contract: ${name}`, () => {
+    const withStore = <A, E>(f: (store: SnapshotStoreService) => Effect.Effect<A, E>) =>
+      Effect.flatMap(build(factory({})), f)
+
+    it.scoped("save / load round-trips a ResumeState", () =>
+      withStore((store) =>
+        Effect.gen(function*() {
+          const id = scope() + "rs"
+          const state = stateOf({ "user:1": { id: "1", name: "Ada" }, "posts:1": [1, 2, 3] })
+          yield* store.save(id, state)
+          const loaded = yield* store.load(id)
+          expect(Option.isSome(loaded)).toBe(true)
+          const value = Option.getOrThrow(loaded)
+          expect(ResumeState.isResumeState(value)).toBe(true)
+          expect(value).toEqual(state)
+        })
+      ))
+
+    it.scoped("save / load round-trips a WorkflowSnapshot, and loadResumeState converts it", () =>
+      withStore((store) =>
+        Effect.gen(function*() {
+          const id = scope() + "snap"
+          const snapshot = snapshotOf({ nested: { a: [true, null, 1.5, "x"] } })
+          yield* store.save(id, snapshot)
+          expect(Option.getOrThrow(yield* store.load(id))).toEqual(snapshot)
+          const resumed = Option.getOrThrow(yield* store.loadResumeState(id))
+          expect(ResumeState.isStepComplete(resumed, "user:1")).toBe(true)
+          expect(resumed.steps.get("user:1")?.result).toEqual({ ok: true, value: { nested: { a: [true, null, 1.5, "x"] } } })
+        })
+      ))
+
+    it.scoped("overwrite replaces; delete removes; a missing id loads as none", () =>
+      withStore((store) =>
+        Effect.gen(function*() {
+          const id = scope() + "ow"
+          yield* store.save(id, stateOf({ a: 1 }))
+          yield* store.save(id, stateOf({ a: 2 }))
+          expect(Option.getOrThrow(yield* store.load(id))).toEqual(stateOf({ a: 2 }))
+          expect(yield* store.list({ prefix: id })).toHaveLength(1)
+          yield* store.delete(id)
+          expect(yield* store.load(id)).toEqual(Option.none())
+          expect(yield* store.loadResumeState(id)).toEqual(Option.none())
+          yield* store.delete(id) // deleting a missing id is not an error
+          expect(yield* store.load(scope() + "never-saved")).toEqual(Option.none())
+        })
+      ))
+
+    it.scoped("list is newest first, with limit, and updatedAt is ISO-8601", () =>
+      withStore((store) =>
+        Effect.gen(function*() {
+          const p = scope()
+          for (const id of ["a", "b", "c"]) yield* store.save(p + id, stateOf({ [id]: id }))
+          expect(ids(yield* store.list({ prefix: p }))).toEqual([p + "c", p + "b", p + "a"])
+          yield* store.save(p + "a", stateOf({ a: "again" }))
+          const listed = yield* store.list({ prefix: p })
+          expect(ids(listed)).toEqual([p + "a", p + "c", p + "b"])
+          expect(ids(yield* store.list({ prefix: p, limit: 2 }))).toEqual([p + "a", p + "c"])
+          expect(yield* store.list({ prefix: p, limit: 0 })).toEqual([])
+          for (const entry of listed) {
+            expect(entry.updatedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/)
+            expect(new Date(entry.updatedAt).toISOString()).toBe(entry.updatedAt)
+          }
+          const all = yield* store.list()
+          expect(ids(all)).toEqual(expect.arrayContaining([p + "a", p + "b", p + "c"]))
+        })
+      ))
+
+    it.scoped("a bad limit is a StoreError", () =>
+      withStore((store) =>
+        Effect.gen(function*() {
+          const error = yield* Effect.flip(store.list({ limit: -1 }))
+          expect(error._tag).toBe("StoreError")
+          expect(error.reason).toBe("InvalidOption")
+        })
+      ))
+
+    it.scoped("list prefix matches literally: % _ and \\ are not wildcards, case matters", () =>
+      withStore((store) =>
+        Effect.gen(function*() {
+          const p = scope()
+          const all = ["50%off", "50xoff", "a_b", "axb", "c\\d", "c\\\\d", "cxd", "Case", "case"]
+          for (const id of all) yield* store.save(p + id, stateOf({ id }))
+          const matching = (prefix: string) =>
+            Effect.map(store.list({ prefix: p + prefix }), (es) => ids(es).map((id) => id.slice(p.length)).sort())
+          expect(yield* matching("50%")).toEqual(["50%off"])
+          expect(yield* matching("a_")).toEqual(["a_b"])
+          expect(yield* matching("c\\")).toEqual(["c\\\\d", "c\\d"])
+          expect(yield* matching("C")).toEqual(["Case"])
+          expect(yield* matching("%")).toEqual([])
+        })
+      ))
+
+    it.scoped("a store-wide prefix scopes ids: saved as prefix + id, listed without it", () =>
+      Effect.gen(function*() {
+        const p = scope()
+        const plain = yield* build(factory({}))
+        const tenant = yield* build(factory({ prefix: p + "tenant:" }))
+        yield* tenant.save("wf-1", stateOf({ x: 1 }))
+        yield* plain.save(p + "other", stateOf({ y: 1 }))
+        expect(Option.getOrThrow(yield* tenant.load("wf-1"))).toEqual(stateOf({ x: 1 }))
+        expect(Option.isSome(yield* plain.load(p + "tenant:wf-1"))).toBe(true)
+        expect(yield* tenant.load(p + "other")).toEqual(Option.none())
+        expect(ids(yield* tenant.list())).toEqual(["wf-1"])
+        expect(ids(yield* tenant.list({ prefix: "wf" }))).toEqual(["wf-1"])
+        expect(ids(yield* tenant.list({ prefix: "x" }))).toEqual([])
+        yield* tenant.delete("wf-1")
+        expect(yield* plain.load(p + "tenant:wf-1")).toEqual(Option.none())
+      }))
+
+    it.scoped("unicode and quote-laden ids", () =>
+      withStore((store) =>
+        Effect.gen(function*() {
+          const p = scope()
+          const weird = ["ünïcødé/码/🙂", "it's \"quoted\"", "back\\slash", "'; DROP TABLE x; --", "tab\tnew\nline", "__proto__"]
+          for (const [i, id] of weird.entries()) yield* store.save(p + id, stateOf({ [id]: i }))
+          for (const [i, id] of weird.entries()) {
+            expect(Option.getOrThrow(yield* store.load(p + id))).toEqual(stateOf({ [id]: i }))
+          }
+          expect(ids(yield* store.list({ prefix: p })).sort()).toEqual(weird.map((id) => p + id).sort())
+        })
+      ))
+
+    it.scoped("a large value round-trips", () =>
+      withStore((store) =>
+        Effect.gen(function*() {
+          const id = scope() + "big"
+          const bytes = suiteOptions.bigValueBytes ?? 5 * 1024 * 1024
+          const chunk = "x".repeat(1024)
+          const value = Array.from({ length: Math.ceil(bytes / 1024) }, (_, i) => `${i}:${chunk}`)
+          yield* store.save(id, stateOf({ big: value }))
+          const loaded = Option.getOrThrow(yield* store.loadResumeState(id))
+          const entry = loaded.steps.get("big")
+          expect(entry?.result.ok && (entry.result.value as Array<string>).length).toBe(value.length)
+          expect(entry?.result).toEqual({ ok: true, value })
+        })
+      ), 60_000)
+
+    it.scoped("50 concurrent saves to different ids all land", () =>
+      withStore((store) =>
+        Effect.gen(function*() {
+          const p = scope()
+          const n = Chunk.toReadonlyArray(Chunk.range(1, 50))
+          yield* Effect.forEach(n, (i) => store.save(p + i, stateOf({ i })), { concurrency: "unbounded" })
+          const loaded = yield* Effect.forEach(n, (i) => store.load(p + i), { concurrency: "unbounded" })
+          expect(loaded.map((o) => Option.getOrThrow(o))).toEqual(n.map((i) => stateOf({ i })))
+          expect(yield* store.list({ prefix: p })).toHaveLength(50)
+        })
+      ))
+  })

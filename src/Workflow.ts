@@ -151,7 +151,7 @@ export interface StepOptions<A, E> {
 export const step = <A, E, R>(
   id: string,
   effect: Effect.Effect<A, E, R>,
-  options?: StepOptions<NoInfer<A>, NoInfer<E>>
+  options?: StepOptions<A, E>
 ): Effect.Effect<A, E | StepFailure, R | WorkflowRun> =>
   Effect.flatMap(WorkflowRun, (run) => runStep(run, id, effect, options))
 

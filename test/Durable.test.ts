@@ -1,0 +1,109 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Option, Ref, Schema } from "effect"
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { ResumeState, SnapshotStore, Workflow } from "../src/index.js"
+import * as SqliteStore from "../src/layers/SqliteStore.js"
+import type * as Snapshot from "../src/Snapshot.js"
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-resume-durable-"))
+const store = SqliteStore.layer({ filename: path.join(dir, "durable.db") })
+
+class Declined extends Schema.TaggedError<Declined>()("Declined", { reason: Schema.String }) {}
+
+const loadSnapshot = (id: string) =>
+  Effect.map(SnapshotStore.load(id), (o) => Option.getOrThrow(o) as Snapshot.WorkflowSnapshot)
+
+describe("Workflow.runDurable", () => {
+  it.effect("saves after every completed step and records running / completed", () =>
+    Effect.gen(function*() {
+      const seen: Array<readonly [string, number, string]> = []
+      const wf = Workflow.make("durable", Effect.gen(function*() {
+        const a = yield* Workflow.step("a", Effect.succeed(1))
+        const b = yield* Workflow.step("b", Effect.succeed(a + 1))
+        return b
+      }), { version: "v1" })
+      const result = yield* Workflow.runDurable(wf, {
+        id: "run-1",
+        // events fire after the checkpoint is written, so the store already holds the step
+        onEvent: (event) =>
+          event._tag === "StepComplete"
+            ? Effect.map(loadSnapshot("run-1"), (s) => void seen.push([event.stepId, Object.keys(s.steps).length, s.execution.status]))
+              .pipe(Effect.provide(store), Effect.orDie)
+            : Effect.void
+      })
+      expect(result).toBe(2)
+      expect(seen).toEqual([["a", 1, "running"], ["b", 2, "running"]])
+      const final = yield* loadSnapshot("run-1")
+      expect(final.execution.status).toBe("completed")
+      expect(final.execution.completedAt).toBeDefined()
+      expect(final.metadata).toMatchObject({ workflowId: "run-1", workflowName: "durable", definitionHash: "v1" })
+    }).pipe(Effect.provide(store)))
+
+  it.effect("a failed run is recorded as failed and resumes without re-running completed steps", () =>
+    Effect.gen(function*() {
+      const calls = yield* Ref.make<Array<string>>([])
+      const approve = yield* Ref.make(false)
+      const track = (id: string) => Ref.update(calls, (c) => [...c, id])
+      const wf = Workflow.make("order", Effect.gen(function*() {
+        yield* Workflow.step("reserve", Effect.as(track("reserve"), "reserved"))
+        yield* Workflow.step("charge", Effect.flatMap(track("charge"), () =>
+          Effect.flatMap(Ref.get(approve), (ok): Effect.Effect<string, Declined> => ok ? Effect.succeed("charged") : Effect.fail(new Declined({ reason: "card" })))), { error: Declined })
+        return "done"
+      }))
+      const error = yield* Effect.flip(Workflow.runDurable(wf, { id: "order-1" }))
+      expect(error).toEqual(new Declined({ reason: "card" }))
+      expect((yield* loadSnapshot("order-1")).execution.status).toBe("failed")
+
+      yield* Ref.set(approve, true)
+      // the recorded failure replays unless retryFailed asks to run it again
+      expect(yield* Effect.flip(Workflow.runDurable(wf, { id: "order-1" }))).toBeInstanceOf(Declined)
+      expect(yield* Workflow.runDurable(wf, { id: "order-1", retryFailed: true })).toBe("done")
+      expect(yield* Ref.get(calls)).toEqual(["reserve", "charge", "charge"])
+      expect((yield* loadSnapshot("order-1")).execution.status).toBe("completed")
+      const state = Option.getOrThrow(yield* SnapshotStore.loadResumeState("order-1"))
+      expect(ResumeState.isStepComplete(state, "charge")).toBe(true)
+    }).pipe(Effect.provide(store)))
+
+  it.effect("a checkpoint that cannot be written fails the run with the StoreError", () =>
+    Effect.gen(function*() {
+      let saves = 0
+      const flaky = SnapshotStore.layer({
+        save: () => {
+          if (++saves > 1) throw new Error("disk full")
+        },
+        load: () => null,
+        delete: () => undefined,
+        list: () => []
+      })
+      const calls = yield* Ref.make(0)
+      const wf = Workflow.make("w", Effect.gen(function*() {
+        yield* Workflow.step("a", Ref.update(calls, (n) => n + 1))
+        yield* Workflow.step("b", Ref.update(calls, (n) => n + 1))
+      }))
+      const error = yield* Effect.flip(Workflow.runDurable(wf, { id: "x" }).pipe(Effect.provide(flaky)))
+      expect(error).toMatchObject({ _tag: "StoreError", reason: "Adapter" })
+      expect(error.message).toContain("disk full")
+      expect(yield* Ref.get(calls)).toBe(1) // the run stopped at the first checkpoint it could not write
+    }))
+})
+
+describe("the demo", () => {
+  it("crashes a real child process part-way and resumes from the SQLite file", () => {
+    const output = execFileSync(process.execPath, ["--import", "tsx", "examples/demo.ts"], {
+      env: { ...process.env, DEMO_DB: path.join(dir, "demo.db") },
+      encoding: "utf8"
+    })
+    expect(output).toContain("sendWelcomeEmail: crashing the process now")
+    expect(output).toContain("Run 1 exited with code 3")
+    const run2 = output.slice(output.indexOf("Run 2"))
+    expect(run2).toContain("fetchUser: replayed from the checkpoint (not executed)")
+    expect(run2).toContain("createAccount: replayed from the checkpoint (not executed)")
+    expect(run2).toContain("sendWelcomeEmail: executed and checkpointed")
+    expect(run2).toContain("scheduleFollowUp: executed and checkpointed")
+    expect(run2).toContain("\"signedUpAt\":\"2026-11-25T09:00:00.000Z\"")
+    expect(run2).toContain("Run 2 exited with code 0")
+  }, 60_000)
+})

@@ -1,0 +1,124 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Arbitrary, Effect, FastCheck as fc } from "effect"
+import { ResumeState, Snapshot } from "../src/index.js"
+
+// JSON cannot tell -0 from 0; keep values to what JSON represents.
+const json = fc.jsonValue().map((v) => JSON.parse(JSON.stringify(v)) as Snapshot.JsonValue)
+
+const stepResult: fc.Arbitrary<Snapshot.StepResult> = fc.oneof(
+  json.map((value) => ({ ok: true as const, value })),
+  fc.record({
+    error: json,
+    message: fc.string(),
+    origin: fc.constantFrom("result" as const, "throw" as const)
+  }).map(({ error, message, origin }) => ({
+    ok: false as const,
+    error,
+    cause: { type: origin === "throw" ? "die" as const : "fail" as const, message },
+    meta: { origin }
+  }))
+)
+
+const entry: fc.Arbitrary<ResumeState.ResumeStateEntry> = fc.record({
+  result: stepResult,
+  stepId: fc.string(),
+  warnings: fc.array(fc.record({
+    type: fc.constant("lossy_value" as const),
+    stepId: fc.string(),
+    path: fc.string(),
+    reason: fc.constantFrom("non-json" as const, "circular" as const, "encode-failed" as const)
+  }), { minLength: 1, maxLength: 2 })
+}, { requiredKeys: ["result"] })
+
+const resumeState = fc.uniqueArray(fc.tuple(fc.string(), entry), { selector: ([key]) => key, maxLength: 8 })
+  .map((entries) => ResumeState.make(entries))
+
+const snapshot = Arbitrary.make(Snapshot.WorkflowSnapshot).map((s) => JSON.parse(JSON.stringify(s)) as Snapshot.WorkflowSnapshot)
+
+describe("properties", () => {
+  it.effect.prop("ResumeState: deserialize(JSON(serialize(s))) equals s", [resumeState], ([state]) =>
+    Effect.gen(function*() {
+      const back = yield* ResumeState.deserialize(JSON.parse(JSON.stringify(ResumeState.serialize(state))))
+      expect(back).toEqual(state)
+    }))
+
+  it.prop("WorkflowSnapshot: JSON round-trip validates to the same snapshot", [snapshot], ([s]) => {
+    const result = Snapshot.validate(JSON.parse(JSON.stringify(s)))
+    expect(result.valid).toBe(true)
+    if (result.valid) expect(result.snapshot).toEqual(s)
+    // and through ResumeState and back, the steps survive
+    expect(ResumeState.toSnapshot(ResumeState.fromSnapshot(s)).steps).toEqual(s.steps)
+  })
+
+  it.prop("validate never throws on arbitrary JSON; every error has a path and a message", [fc.jsonValue()], ([u]) => {
+    const result = Snapshot.validate(u)
+    if (!result.valid) {
+      expect(result.errors.length).toBeGreaterThan(0)
+      for (const error of result.errors) {
+        expect(error.path.startsWith("$")).toBe(true)
+        expect(error.message.length).toBeGreaterThan(0)
+      }
+    }
+  })
+
+  const mutations: ReadonlyArray<readonly [string, (s: any) => void, string]> = [
+    ["formatVersion: 2", (s) => (s.formatVersion = 2), "$.formatVersion"],
+    ["no formatVersion", (s) => delete s.formatVersion, "$.formatVersion"],
+    ["bad status", (s) => (s.execution.status = "paused"), "$.execution.status"],
+    ["lastUpdated not a string", (s) => (s.execution.lastUpdated = 1), "$.execution.lastUpdated"],
+    ["steps not an object", (s) => (s.steps = []), "$.steps"],
+    ["a step with ok: 'yes'", (s) => (s.steps["user:1"] = { ok: "yes", value: 1 }), "$.steps[\"user:1\"]"],
+    ["a failed step without cause", (s) => (s.steps["user:1"] = { ok: false, error: "x" }), "$.steps[\"user:1\"]"],
+    ["a warning with an unknown reason", (s) => (s.warnings = [{ type: "lossy_value", stepId: "a", path: "$", reason: "lost" }]), "$.warnings[0]"]
+  ]
+
+  it.prop("a mutated valid snapshot is rejected, with the path of the mutation", [snapshot, fc.constantFrom(...mutations)], ([s, [, mutate, path]]) => {
+    const copy = JSON.parse(JSON.stringify(s))
+    mutate(copy)
+    const result = Snapshot.validate(copy)
+    expect(result.valid).toBe(false)
+    if (!result.valid) expect(result.errors.some((e) => e.path.startsWith(path))).toBe(true)
+    expect(() => Snapshot.assertValid(copy)).toThrow(Snapshot.SnapshotFormatError)
+  })
+})
+
+describe("Snapshot helpers", () => {
+  const base: Snapshot.WorkflowSnapshot = {
+    formatVersion: 1,
+    steps: { a: { ok: true, value: 1 }, b: { ok: true, value: 2 } },
+    execution: { status: "running", lastUpdated: "2026-01-01T00:00:00.000Z" },
+    metadata: { workflowId: "wf", input: 1 }
+  }
+  const delta: Snapshot.WorkflowSnapshot = {
+    formatVersion: 1,
+    steps: { b: { ok: true, value: 20 }, c: { ok: true, value: 3 } },
+    execution: { status: "completed", lastUpdated: "2026-01-02T00:00:00.000Z", completedAt: "2026-01-02T00:00:00.000Z" },
+    metadata: { definitionHash: "v2" }
+  }
+
+  it("merge: delta's steps overwrite, execution from delta, metadata shallow-merged", () => {
+    expect(Snapshot.merge(base, delta)).toEqual({
+      formatVersion: 1,
+      steps: { a: { ok: true, value: 1 }, b: { ok: true, value: 20 }, c: { ok: true, value: 3 } },
+      execution: delta.execution,
+      metadata: { workflowId: "wf", input: 1, definitionHash: "v2" }
+    })
+  })
+
+  it("looksLike / isWorkflowSnapshot / decode / assertValid", () => {
+    expect(Snapshot.looksLike(base)).toBe(true)
+    expect(Snapshot.looksLike({ steps: new Map() })).toBe(false)
+    expect(Snapshot.isWorkflowSnapshot(base)).toBe(true)
+    expect(Snapshot.isWorkflowSnapshot({ ...base, formatVersion: 2 })).toBe(false)
+    expect(Snapshot.assertValid(base)).toEqual(base)
+    const error = Effect.runSync(Effect.flip(Snapshot.decode({ ...base, execution: {} })))
+    expect(error._tag).toBe("SnapshotFormatError")
+    expect(error.message).toContain("$.execution.status")
+  })
+
+  it("ResumeState.deserialize fails with a typed error carrying paths", () => {
+    const error = Effect.runSync(Effect.flip(ResumeState.deserialize({ kind: "ResumeState", version: 1, steps: [{ key: 1 }] })))
+    expect(error._tag).toBe("ResumeStateFormatError")
+    expect(error.errors.some((e) => e.path === "$.steps[0].key")).toBe(true)
+  })
+})

@@ -26,11 +26,21 @@ export interface ResumeState {
   readonly steps: ReadonlyMap<string, ResumeStateEntry>
 }
 
-export const empty: ResumeState = { steps: new Map() }
+// States made here serialize themselves: `JSON.stringify(state)` gives the `serialize` form instead of
+// `{"steps":{}}` (a Map has no JSON), so the reference's "JSON.stringify works directly" holds.
+const ResumeStateProto = {
+  toJSON(this: ResumeState) {
+    return serialize(this)
+  }
+}
 
-export const make = (entries: Iterable<readonly [string, ResumeStateEntry]>): ResumeState => ({
-  steps: new Map(entries)
-})
+/** Wraps a map of entries (not copied) as a ResumeState. */
+export const fromMap = (steps: ReadonlyMap<string, ResumeStateEntry>): ResumeState =>
+  Object.create(ResumeStateProto, { steps: { value: steps, enumerable: true } })
+
+export const make = (entries: Iterable<readonly [string, ResumeStateEntry]>): ResumeState => fromMap(new Map(entries))
+
+export const empty: ResumeState = make([])
 
 export const isResumeState = (u: unknown): u is ResumeState =>
   typeof u === "object" && u !== null && (u as { steps?: unknown }).steps instanceof Map
@@ -83,7 +93,7 @@ const decodeJson = Schema.decodeUnknownEither(ResumeStateJson, { errors: "all" }
 export const deserializeEither = (u: unknown): Either.Either<ResumeState, ResumeStateFormatError> =>
   Either.match(decodeJson(u), {
     onLeft: (error) => Either.left(new ResumeStateFormatError({ errors: issuesOf(error) })),
-    onRight: (json) => Either.right({ steps: new Map(json.steps.map(({ key, ...entry }) => [key, entry])) })
+    onRight: (json) => Either.right(make(json.steps.map(({ key, ...entry }) => [key, entry])))
   })
 
 export const deserialize = (u: unknown): Effect.Effect<ResumeState, ResumeStateFormatError> => deserializeEither(u)
@@ -112,7 +122,7 @@ export const fromSnapshot = (snapshot: WorkflowSnapshot): ResumeState => {
       ...(warnings === undefined ? {} : { warnings })
     })
   }
-  return { steps }
+  return fromMap(steps)
 }
 
 export interface ToSnapshotOptions {
@@ -164,6 +174,6 @@ export const collector = (initial: ResumeState = empty): Collector => {
         steps.set(event.stepKey, event.entry)
       }
     },
-    get: () => ({ steps: new Map(steps) })
+    get: () => make(steps)
   }
 }

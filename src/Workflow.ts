@@ -473,7 +473,7 @@ export const runWithState = <A, E, R, I>(
   Effect.flatMap(initialSteps(options), (steps) =>
     Effect.map(
       execution(workflow, makeRun(workflow.name, steps, options), options.input as I),
-      (result) => ({ result, resumeState: { steps } })
+      (result) => ({ result, resumeState: ResumeState.fromMap(steps) })
     ))
 
 export interface DurableOptions<I = void> {
@@ -508,7 +508,7 @@ export const runDurable = <A, E, R, I>(
       const now = new Date().toISOString()
       return store.save(
         options.id,
-        ResumeState.toSnapshot({ steps }, {
+        ResumeState.toSnapshot(ResumeState.fromMap(steps), {
           status,
           metadata,
           now,

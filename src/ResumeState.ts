@@ -12,7 +12,7 @@ import {
   StepResult,
   type WorkflowSnapshot
 } from "./Snapshot.js"
-import type { WorkflowEvent } from "./Workflow.js"
+import type { WorkflowEvent } from "./WorkflowEvent.js"
 
 export interface ResumeStateEntry {
   readonly result: StepResult

@@ -52,18 +52,24 @@ export const list = (options?: ListOptions) => Effect.flatMap(SnapshotStore, (st
 // ---------------------------------------------------------------------------------------------
 // Stored documents: the JSON each backend persists
 
-/** The JSON a backend stores: a serialized ResumeState (`kind: "ResumeState"`) or the snapshot itself. */
+/** The JSON a backend stores (what `JSON.stringify(state)` gives): a serialized ResumeState or a snapshot. */
 export type StoredJson = ResumeState.ResumeStateJson | Snapshot.WorkflowSnapshot
 
-export const toStoredJson = (state: Stored): Either.Either<StoredJson, StoreError> => {
-  if (ResumeState.isResumeState(state)) return Either.right(ResumeState.serialize(state))
-  if (Snapshot.looksLike(state)) return Either.right(state as Snapshot.WorkflowSnapshot)
+/**
+ * Checks what is being saved, and makes sure `JSON.stringify` of it loses nothing: a ResumeState built
+ * by hand (`{ steps: new Map() }`) is rewrapped so that it serializes itself.
+ */
+export const normalizeStored = (state: Stored): Either.Either<Stored, StoreError> => {
+  if (ResumeState.isResumeState(state)) return Either.right(ResumeState.fromMap(state.steps))
+  if (Snapshot.looksLike(state)) return Either.right(state)
   return Either.left(
     new StoreError({ reason: "InvalidOption", message: "save expects a ResumeState ({ steps: Map }) or a WorkflowSnapshot" })
   )
 }
 
+/** What a backend loaded (a serialized ResumeState, a snapshot, or a live ResumeState from a custom adapter), checked. */
 export const fromStoredJson = (id: string, json: unknown): Either.Either<Stored, StoreError> => {
+  if (ResumeState.isResumeState(json)) return Either.right(json)
   if (ResumeState.isResumeStateJson(json)) {
     return Either.mapLeft(ResumeState.deserializeEither(json), (error) =>
       new StoreError({ reason: "Decode", message: `Stored state "${id}" is corrupt: ${error.message}`, cause: error }))
@@ -87,9 +93,10 @@ export const toResumeState = (stored: Stored): ResumeState.ResumeState =>
 // ---------------------------------------------------------------------------------------------
 // Building a service from a backend
 
-/** What a backend implements: JSON in and out, ids as given, literal prefix matching. */
+/** What a backend implements: ids as given, literal prefix matching. */
 export interface Backend {
-  readonly save: (id: string, json: StoredJson) => Effect.Effect<void, StoreError>
+  /** `JSON.stringify(state)` is the JSON to store; `load` returns it parsed. */
+  readonly save: (id: string, state: Stored) => Effect.Effect<void, StoreError>
   readonly load: (id: string) => Effect.Effect<Option.Option<unknown>, StoreError>
   readonly delete: (id: string) => Effect.Effect<void, StoreError>
   readonly list: (options: { readonly prefix: string; readonly limit: number | undefined }) => Effect.Effect<
@@ -120,7 +127,7 @@ export const fromBackend = (backend: Backend, options: { readonly prefix?: strin
       span("load", id)
     )
   return SnapshotStore.of({
-    save: (id, state) => Effect.flatMap(toStoredJson(state), (json) => backend.save(prefix + id, json)).pipe(span("save", id)),
+    save: (id, state) => Effect.flatMap(normalizeStored(state), (stored) => backend.save(prefix + id, stored)).pipe(span("save", id)),
     load,
     loadResumeState: (id) => Effect.map(load(id), Option.map(toResumeState)),
     delete: (id) => backend.delete(prefix + id).pipe(span("delete", id)),
@@ -141,11 +148,11 @@ export const fromBackend = (backend: Backend, options: { readonly prefix?: strin
 type Awaitable<A> = A | PromiseLike<A>
 
 /**
- * A custom store in the reference's shape. `save` receives plain JSON (a serialized ResumeState or a
- * snapshot), so `JSON.stringify` inside the adapter loses nothing; `load` returns that JSON or null.
+ * A custom store in the reference's shape. `save` receives a ResumeState or a snapshot; `JSON.stringify`
+ * of either loses nothing (a ResumeState serializes itself). `load` returns what was saved, its JSON, or null.
  */
 export interface Adapter {
-  readonly save: (id: string, state: StoredJson) => Awaitable<void>
+  readonly save: (id: string, state: Stored) => Awaitable<void>
   readonly load: (id: string) => Awaitable<unknown>
   readonly delete: (id: string) => Awaitable<void>
   readonly list: (options: { prefix?: string; limit?: number }) => Awaitable<ReadonlyArray<ListEntry>>
@@ -168,7 +175,7 @@ export const make = (adapter: Adapter, options?: { readonly prefix?: string }): 
   Effect.as(
     Effect.addFinalizer(() => adapter.close === undefined ? Effect.void : Effect.ignoreLogged(call("close", adapter.close))),
     fromBackend({
-      save: (id, json) => call("save", () => adapter.save(id, json)),
+      save: (id, state) => call("save", () => adapter.save(id, state)),
       load: (id) => Effect.map(call("load", () => adapter.load(id)), Option.fromNullable),
       delete: (id) => call("delete", () => adapter.delete(id)),
       list: ({ limit, prefix }) =>

@@ -2,12 +2,17 @@
  * Workflows and steps. A step's outcome is recorded under its key; a resumed run replays recorded
  * outcomes instead of executing the step's effect again.
  */
-import { Cause, Context, Data, Effect, Exit, Option, Schema } from "effect"
-import { codecFor } from "./internal/codec.js"
-import { toJson, type JsonCopy } from "./internal/json.js"
+import { Cause, Context, Data, Effect, Exit, Option } from "effect"
+import { type RunContext, runStep, type StepOptions } from "./internal/stepCache.js"
 import * as ResumeState from "./ResumeState.js"
 import * as Snapshot from "./Snapshot.js"
-import { SnapshotStore, StoreError } from "./SnapshotStore.js"
+import { SnapshotStore, type StoreError } from "./SnapshotStore.js"
+import { type EventHandler, WorkflowEvent } from "./WorkflowEvent.js"
+import { RunOptionsError, type StepFailure } from "./WorkflowError.js"
+
+export type { StepOptions } from "./internal/stepCache.js"
+export { type EventHandler, WorkflowEvent } from "./WorkflowEvent.js"
+export { ReplayedDefect, RunOptionsError, StepCodecError, type StepFailure, StepKeyConflictError } from "./WorkflowError.js"
 
 // ---------------------------------------------------------------------------------------------
 // Model
@@ -47,106 +52,10 @@ export const isWorkflow = (u: unknown): u is Workflow<unknown, unknown, unknown,
   typeof u === "object" && u !== null && TypeId in u
 
 // ---------------------------------------------------------------------------------------------
-// Events
-
-interface StepFields {
-  readonly workflowName: string
-  readonly stepId: string
-  readonly stepKey: string
-}
-
-export type WorkflowEvent = Data.TaggedEnum<{
-  WorkflowStart: { readonly workflowName: string }
-  StepStart: StepFields
-  /** `cached: true` when the value was replayed from the resume state instead of executed. */
-  StepComplete: StepFields & {
-    readonly cached: boolean
-    readonly durationMs: number
-    readonly entry: ResumeState.ResumeStateEntry
-  }
-  /** `entry` is undefined when the failure was not recorded (interruption, or an error its Schema cannot encode). */
-  StepError: StepFields & {
-    readonly cached: boolean
-    readonly durationMs: number
-    readonly error: unknown
-    readonly entry: ResumeState.ResumeStateEntry | undefined
-  }
-  WorkflowComplete: { readonly workflowName: string; readonly durationMs: number }
-  WorkflowError: { readonly workflowName: string; readonly durationMs: number; readonly error: unknown }
-}>
-export const WorkflowEvent = Data.taggedEnum<WorkflowEvent>()
-
-export type EventHandler = (event: WorkflowEvent) => void | Effect.Effect<void>
-
-// ---------------------------------------------------------------------------------------------
-// Errors
-
-/** Bad arguments to `run`: both resume sources at once, or a value of the wrong shape. */
-export class RunOptionsError extends Schema.TaggedError<RunOptionsError>()("RunOptionsError", {
-  reason: Schema.Literal("BothResumeStateAndSnapshot", "SnapshotAsResumeState", "InvalidResumeState", "InvalidSnapshot"),
-  message: Schema.String
-}) {}
-
-/**
- * Two steps claimed one cache key. `DuplicateKey`: two different steps in this run.
- * `Divergence`: the recorded outcome under this key was written by another step (the code changed).
- */
-export class StepKeyConflictError extends Schema.TaggedError<StepKeyConflictError>()("StepKeyConflictError", {
-  reason: Schema.Literal("DuplicateKey", "Divergence"),
-  stepId: Schema.String,
-  stepKey: Schema.String,
-  otherStepId: Schema.String,
-  message: Schema.String
-}) {}
-
-/** A step's `success` / `error` Schema could not encode its outcome, or decode a recorded one. */
-export class StepCodecError extends Schema.TaggedError<StepCodecError>()("StepCodecError", {
-  reason: Schema.Literal("Encode", "Decode"),
-  stepId: Schema.String,
-  stepKey: Schema.String,
-  message: Schema.String
-}) {}
-
-/** A defect replayed from the resume state: carries the original name and message. */
-export class ReplayedDefect extends Error {
-  constructor(readonly recorded: Snapshot.JsonValue, cause: Snapshot.SerializedCause) {
-    super(cause.message)
-    this.name = cause.name ?? "Error"
-    if (cause.stack !== undefined) this.stack = cause.stack
-  }
-}
-
-export type StepFailure = StepKeyConflictError | StepCodecError
-
-// ---------------------------------------------------------------------------------------------
-// The run context: what `step` needs; providing it is what makes a run.
-
-interface RunContext {
-  readonly workflowName: string
-  /** Recorded outcomes, loaded ones first; a run adds to it in place. */
-  readonly steps: Map<string, ResumeState.ResumeStateEntry>
-  /** key -> id of the step that used it in this run. */
-  readonly keyOwners: Map<string, string>
-  readonly retryFailed: boolean
-  readonly emit: ((event: WorkflowEvent) => Effect.Effect<void>) | undefined
-  /** Called after each newly recorded outcome; runDurable saves here. */
-  readonly onRecorded: ((key: string, entry: ResumeState.ResumeStateEntry) => Effect.Effect<void>) | undefined
-}
+// Steps
 
 /** The service every step requires: a step can only be run inside `Workflow.run` and friends. */
 export class WorkflowRun extends Context.Tag("effect-resume/WorkflowRun")<WorkflowRun, RunContext>() {}
-
-// ---------------------------------------------------------------------------------------------
-// Steps
-
-export interface StepOptions<A, E> {
-  /** Cache key; defaults to the step id. */
-  readonly key?: string
-  /** Encodes the value to JSON when recorded and decodes it on replay (Date, BigInt, Map, Option, ...). */
-  readonly success?: Schema.Schema<A, any>
-  /** Same for the typed error, so a `Schema.TaggedError` replays as an instance of its class. */
-  readonly error?: Schema.Schema<E, any>
-}
 
 export const step = <A, E, R>(
   id: string,
@@ -154,201 +63,6 @@ export const step = <A, E, R>(
   options?: StepOptions<A, E>
 ): Effect.Effect<A, E | StepFailure, R | WorkflowRun> =>
   Effect.flatMap(WorkflowRun, (run) => runStep(run, id, effect, options))
-
-const runStep = <A, E, R>(
-  run: RunContext,
-  id: string,
-  effect: Effect.Effect<A, E, R>,
-  options: StepOptions<A, E> | undefined
-): Effect.Effect<A, E | StepFailure, R> => {
-  const key = options?.key ?? id
-  const owner = run.keyOwners.get(key)
-  if (owner !== undefined && owner !== id) {
-    return Effect.fail(
-      new StepKeyConflictError({
-        reason: "DuplicateKey",
-        stepId: id,
-        stepKey: key,
-        otherStepId: owner,
-        message: `Steps "${owner}" and "${id}" both use the cache key "${key}" in workflow "${run.workflowName}". ` +
-          `Give each step its own key.`
-      })
-    )
-  }
-  run.keyOwners.set(key, id)
-  const recorded = run.steps.get(key)
-  if (recorded !== undefined && (recorded.result.ok || !run.retryFailed)) {
-    if (recorded.stepId !== undefined && recorded.stepId !== id) {
-      return Effect.fail(
-        new StepKeyConflictError({
-          reason: "Divergence",
-          stepId: id,
-          stepKey: key,
-          otherStepId: recorded.stepId,
-          message: `The outcome recorded under key "${key}" belongs to step "${recorded.stepId}", ` +
-            `but step "${id}" asked for it: the workflow changed since the state was saved.`
-        })
-      )
-    }
-    return replay(run, id, key, recorded, options)
-  }
-  return execute(run, id, key, effect, options)
-}
-
-const codecError = (reason: "Encode" | "Decode", id: string, key: string, detail: string) =>
-  new StepCodecError({
-    reason,
-    stepId: id,
-    stepKey: key,
-    message: `Step "${id}" (key "${key}"): ${reason === "Encode" ? "cannot encode the outcome" : "cannot decode the recorded outcome"}: ${detail}`
-  })
-
-const replay = <A, E>(
-  run: RunContext,
-  id: string,
-  key: string,
-  entry: ResumeState.ResumeStateEntry,
-  options: StepOptions<A, E> | undefined
-): Effect.Effect<A, E | StepFailure> => {
-  const result = entry.result
-  let outcome: Effect.Effect<A, E | StepFailure>
-  let event: WorkflowEvent
-  if (result.ok) {
-    let value = result.value as A
-    if (options?.success !== undefined) {
-      const decoded = codecFor(options.success).decode(result.value)
-      if (decoded._tag === "Left") return Effect.fail(codecError("Decode", id, key, decoded.left.message))
-      value = decoded.right
-    }
-    outcome = Effect.succeed(value)
-    event = WorkflowEvent.StepComplete({ workflowName: run.workflowName, stepId: id, stepKey: key, cached: true, durationMs: 0, entry })
-  } else if (result.meta?.origin === "throw") {
-    const defect = new ReplayedDefect(result.error, result.cause)
-    outcome = Effect.die(defect)
-    event = stepError(run, id, key, true, 0, defect, entry)
-  } else {
-    let error = result.error as E
-    if (options?.error !== undefined) {
-      const decoded = codecFor(options.error).decode(result.error)
-      if (decoded._tag === "Left") return Effect.fail(codecError("Decode", id, key, decoded.left.message))
-      error = decoded.right
-    }
-    outcome = Effect.fail(error)
-    event = stepError(run, id, key, true, 0, error, entry)
-  }
-  return run.emit === undefined ? outcome : Effect.zipRight(run.emit(event), outcome)
-}
-
-const stepError = (
-  run: RunContext,
-  id: string,
-  key: string,
-  cached: boolean,
-  durationMs: number,
-  error: unknown,
-  entry: ResumeState.ResumeStateEntry | undefined
-) => WorkflowEvent.StepError({ workflowName: run.workflowName, stepId: id, stepKey: key, cached, durationMs, error, entry })
-
-const withWarnings = (
-  id: string,
-  result: Snapshot.StepResult,
-  copy: JsonCopy
-): ResumeState.ResumeStateEntry =>
-  copy.issues.length === 0
-    ? { result, stepId: id }
-    : {
-      result,
-      stepId: id,
-      warnings: copy.issues.map((issue) => ({ type: "lossy_value", stepId: id, path: issue.path, reason: issue.reason }))
-    }
-
-const encodeWith = (
-  schema: Schema.Schema<any, any> | undefined,
-  value: unknown
-): { readonly copy: JsonCopy } | { readonly failure: string } => {
-  if (schema === undefined) return { copy: toJson(value) }
-  const encoded = codecFor(schema).encode(value)
-  return encoded._tag === "Left" ? { failure: encoded.left.message } : { copy: toJson(encoded.right) }
-}
-
-const messageOf = (u: unknown): { message: string; name?: string; stack?: string } => {
-  if (u instanceof Error) {
-    return u.stack === undefined ? { message: u.message, name: u.name } : { message: u.message, name: u.name, stack: u.stack }
-  }
-  if (typeof u === "object" && u !== null && typeof (u as { _tag?: unknown })._tag === "string") {
-    return { message: String((u as { message?: unknown }).message ?? ""), name: (u as { _tag: string })._tag }
-  }
-  try {
-    return { message: typeof u === "string" ? u : JSON.stringify(u) ?? String(u) }
-  } catch {
-    return { message: String(u) }
-  }
-}
-
-const execute = <A, E, R>(
-  run: RunContext,
-  id: string,
-  key: string,
-  effect: Effect.Effect<A, E, R>,
-  options: StepOptions<A, E> | undefined
-): Effect.Effect<A, E | StepFailure, R> => {
-  const record = (entry: ResumeState.ResumeStateEntry, event: WorkflowEvent): Effect.Effect<void> => {
-    run.steps.set(key, entry)
-    const saved = run.onRecorded === undefined ? Effect.void : run.onRecorded(key, entry)
-    return run.emit === undefined ? saved : Effect.zipRight(saved, run.emit(event))
-  }
-  const started = performance.now()
-  const body = Effect.flatMap(Effect.exit(effect), (exit): Effect.Effect<A, E | StepFailure> => {
-    const durationMs = performance.now() - started
-    if (Exit.isSuccess(exit)) {
-      const encoded = encodeWith(options?.success, exit.value)
-      if ("failure" in encoded) return Effect.fail(codecError("Encode", id, key, encoded.failure))
-      const entry = withWarnings(id, { ok: true, value: encoded.copy.json }, encoded.copy)
-      const event = WorkflowEvent.StepComplete({
-        workflowName: run.workflowName,
-        stepId: id,
-        stepKey: key,
-        cached: false,
-        durationMs,
-        entry
-      })
-      return Effect.as(record(entry, event), exit.value)
-    }
-    const cause = exit.cause
-    // An interrupted step did not finish: it must run again on resume, so nothing is recorded.
-    if (Cause.isInterrupted(cause)) {
-      return run.emit === undefined
-        ? Effect.failCause(cause)
-        : Effect.zipRight(run.emit(stepError(run, id, key, false, durationMs, cause, undefined)), Effect.failCause(cause))
-    }
-    const failure = Cause.failureOption(cause)
-    if (Option.isSome(failure)) {
-      const error = failure.value
-      const encoded = encodeWith(options?.error, error)
-      if ("failure" in encoded) {
-        // Not recorded: the step runs again on resume rather than replay an error its Schema rejects.
-        return Effect.fail(codecError("Encode", id, key, encoded.failure))
-      }
-      const entry = withWarnings(id, {
-        ok: false,
-        error: encoded.copy.json,
-        cause: { type: "fail", ...messageOf(error) },
-        meta: { origin: "result" }
-      }, encoded.copy)
-      return Effect.zipRight(record(entry, stepError(run, id, key, false, durationMs, error, entry)), Effect.failCause(cause))
-    }
-    const defect = Cause.squash(cause)
-    // Defects replay as a ReplayedDefect rebuilt from name and message, so no lossy warning is kept for them.
-    const entry: ResumeState.ResumeStateEntry = {
-      result: { ok: false, error: toJson(defect).json, cause: { type: "die", ...messageOf(defect) }, meta: { origin: "throw" } },
-      stepId: id
-    }
-    return Effect.zipRight(record(entry, stepError(run, id, key, false, durationMs, defect, entry)), Effect.failCause(cause))
-  })
-  return run.emit === undefined
-    ? body
-    : Effect.zipRight(run.emit(WorkflowEvent.StepStart({ workflowName: run.workflowName, stepId: id, stepKey: key })), body)
-}
 
 // ---------------------------------------------------------------------------------------------
 // Running

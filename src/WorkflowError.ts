@@ -1,0 +1,42 @@
+/**
+ * The typed errors a run adds to the workflow's own: bad run options, key clashes, codec failures.
+ */
+import { Schema } from "effect"
+import type * as Snapshot from "./Snapshot.js"
+
+/** Bad arguments to `run`: both resume sources at once, or a value of the wrong shape. */
+export class RunOptionsError extends Schema.TaggedError<RunOptionsError>()("RunOptionsError", {
+  reason: Schema.Literal("BothResumeStateAndSnapshot", "SnapshotAsResumeState", "InvalidResumeState", "InvalidSnapshot"),
+  message: Schema.String
+}) {}
+
+/**
+ * Two steps claimed one cache key. `DuplicateKey`: two different steps in this run.
+ * `Divergence`: the recorded outcome under this key was written by another step (the code changed).
+ */
+export class StepKeyConflictError extends Schema.TaggedError<StepKeyConflictError>()("StepKeyConflictError", {
+  reason: Schema.Literal("DuplicateKey", "Divergence"),
+  stepId: Schema.String,
+  stepKey: Schema.String,
+  otherStepId: Schema.String,
+  message: Schema.String
+}) {}
+
+/** A step's `success` / `error` Schema could not encode its outcome, or decode a recorded one. */
+export class StepCodecError extends Schema.TaggedError<StepCodecError>()("StepCodecError", {
+  reason: Schema.Literal("Encode", "Decode"),
+  stepId: Schema.String,
+  stepKey: Schema.String,
+  message: Schema.String
+}) {}
+
+/** A defect replayed from the resume state: carries the original name and message. */
+export class ReplayedDefect extends Error {
+  constructor(readonly recorded: Snapshot.JsonValue, cause: Snapshot.SerializedCause) {
+    super(cause.message)
+    this.name = cause.name ?? "Error"
+    if (cause.stack !== undefined) this.stack = cause.stack
+  }
+}
+
+export type StepFailure = StepKeyConflictError | StepCodecError

@@ -31,8 +31,27 @@ export const validateTable = (table: string | undefined): Effect.Effect<string, 
     )
 }
 
+// A SqlError's own message is generic ("Failed to execute statement"); the driver's error, down the
+// cause chain, says why.
+const describe = (error: { readonly message: string; readonly cause?: unknown }): string =>
+  error.cause instanceof Error ? `${error.message}: ${describe(error.cause)}` : error.message
+
+// The server is unreachable or went away (worth a retry), rather than the statement being wrong:
+// a failed pool checkout, a dropped socket, SQLSTATE class 08 or 57P01-57P03 (shutdown/restart).
+const isConnectionError = (error: SqlError.SqlError): boolean => {
+  const cause = error.cause as { readonly code?: unknown; readonly message?: unknown } | null | undefined
+  const code = typeof cause?.code === "string" ? cause.code : ""
+  return error.message.startsWith("Failed to acquire connection") || error.message === "Connection error" ||
+    /^(08...|57P0[123]|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)$/.test(code) ||
+    (typeof cause?.message === "string" && cause.message.startsWith("Connection terminated"))
+}
+
 const queryError = (op: string) => (cause: SqlError.SqlError) =>
-  new StoreError({ reason: "Query", message: `SQL store ${op} failed: ${cause.message}`, cause })
+  new StoreError({
+    reason: isConnectionError(cause) ? "Connection" : "Query",
+    message: `SQL store ${op} failed: ${describe(cause)}`,
+    cause
+  })
 
 const migrate = (table: string) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) => {
@@ -54,22 +73,52 @@ const migrate = (table: string) =>
           seq INTEGER NOT NULL
         )`
     })
-    return Migrator.make({})({
+    const migrations = `${table}_migrations`
+    const run = Migrator.make({})({
       loader: Migrator.fromRecord({
         "1_create_snapshots": Effect.zipRight(createTable, sql`CREATE INDEX IF NOT EXISTS ${index} ON ${t} (seq)`)
       }),
-      table: `${table}_migrations`
+      table: migrations
+    })
+    return sql.onDialectOrElse({
+      // The pg Migrator creates its table with a racy `select regclass` then CREATE TABLE: concurrent
+      // starts (several pods) serialize on an advisory lock, and the table exists before it looks.
+      pg: () =>
+        sql.withTransaction(
+          sql`SELECT pg_advisory_xact_lock(hashtext(${`effect-resume:${table}`}))`.pipe(
+            Effect.zipRight(sql`CREATE TABLE IF NOT EXISTS ${sql(migrations)} (
+              migration_id integer primary key,
+              created_at timestamp with time zone not null default now(),
+              name text not null
+            )`),
+            Effect.zipRight(run)
+          )
+        ),
+      orElse: () => run
     })
   })
 
 export const make = (options: SqlStoreOptions = {}): Effect.Effect<SnapshotStoreService, StoreError, SqlClient.SqlClient> =>
   Effect.gen(function*() {
-    const table = yield* validateTable(options.table)
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    // Postgres folds unquoted names to lowercase, and the Migrator looks its table up unquoted
+    // (`'Name'::regclass`): on pg a mixed-case name is used lowercased, as `CREATE TABLE Name` would.
+    const table = yield* Effect.map(
+      validateTable(options.table),
+      (name) => sql.onDialectOrElse({ pg: () => name.toLowerCase(), orElse: () => name })
+    )
     yield* migrate(table).pipe(
       Effect.provideService(SqlClient.SqlClient, sql),
       Effect.mapError((cause) =>
-        new StoreError({ reason: "Migration", message: `Could not create or migrate table "${table}": ${cause.message}`, cause })
+        new StoreError({ reason: "Migration", message: `Could not create or migrate table "${table}": ${describe(cause)}`, cause })
+      ),
+      // the Migrator dies when a migration's statement fails (e.g. no CREATE permission)
+      Effect.catchAllDefect((cause) =>
+        new StoreError({
+          reason: "Migration",
+          message: `Could not create or migrate table "${table}": ${cause instanceof Error ? describe(cause) : String(cause)}`,
+          cause
+        })
       )
     )
     const t = sql(table)

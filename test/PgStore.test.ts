@@ -1,0 +1,245 @@
+import { describe, expect, it } from "@effect/vitest"
+import { SqlClient } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { Cause, ConfigProvider, Context, Effect, Exit, Layer, Option, Redacted } from "effect"
+import * as net from "node:net"
+import * as util from "node:util"
+import { afterAll, beforeAll } from "vitest"
+import * as PgStore from "../src/layers/PgStore.js"
+import * as SqlStore from "../src/layers/SqlStore.js"
+import * as ResumeState from "../src/ResumeState.js"
+import type * as Snapshot from "../src/Snapshot.js"
+import { SnapshotStore, type StoreError } from "../src/SnapshotStore.js"
+import { freshDatabase } from "./setup/pgDatabase.js"
+import { type Embedded, startEmbedded } from "./setup/postgres.js"
+import * as StoreContract from "./StoreContract.js"
+
+const url = await freshDatabase("PgStore")
+
+StoreContract.suite("PgStore", (options) => PgStore.layer({ url, ...options }))
+
+const stateOf = (value: Snapshot.JsonValue) => ResumeState.make([["k", { result: { ok: true, value }, stepId: "k" }]])
+
+const build = (layer: Layer.Layer<SnapshotStore, StoreError>) =>
+  Effect.map(Layer.build(layer), (ctx) => Context.get(ctx, SnapshotStore))
+
+/** Builds the layer and hands back how it failed, with how long that took. */
+const failure = (layer: Layer.Layer<SnapshotStore, StoreError>) =>
+  Effect.gen(function*() {
+    const started = Date.now()
+    const exit = yield* Effect.exit(Effect.scoped(Layer.build(layer)))
+    if (Exit.isSuccess(exit)) throw new Error("expected the layer to fail")
+    const error = Cause.squash(exit.cause) as StoreError
+    expect(error._tag).toBe("StoreError")
+    return { error, ms: Date.now() - started, text: `${Cause.pretty(exit.cause)}\n${util.inspect(error, { depth: 10 })}` }
+  })
+
+/** A raw SqlClient on the file's database, to look at what the store wrote. */
+const raw = PgClient.layer({ url: Redacted.make(url), maxConnections: 2 })
+
+/** A TCP server that accepts connections and never says a word; counts them. */
+const silentServer = Effect.acquireRelease(
+  Effect.async<{ port: number; connections: () => number; close: () => void }>((resume) => {
+    const sockets = new Set<net.Socket>()
+    let count = 0
+    const server = net.createServer((socket) => {
+      count++
+      sockets.add(socket)
+      socket.on("error", () => {})
+    })
+    server.listen(0, "127.0.0.1", () =>
+      resume(Effect.succeed({
+        port: (server.address() as net.AddressInfo).port,
+        connections: () => count,
+        close: () => {
+          for (const socket of sockets) socket.destroy()
+          server.close()
+        }
+      })))
+  }),
+  (server) => Effect.sync(server.close)
+)
+
+describe("PgStore", () => {
+  it.scopedLive("rejects a table name holding SQL before opening any connection", () =>
+    Effect.gen(function*() {
+      const server = yield* silentServer
+      const { error, ms } = yield* failure(
+        PgStore.layer({ url: `postgresql://postgres:pw@127.0.0.1:${server.port}/db`, table: "x; DROP TABLE y" })
+      )
+      expect(error.reason).toBe("InvalidOption")
+      expect(error.message).toContain("Invalid table name")
+      expect(ms).toBeLessThan(500)
+      expect(server.connections()).toBe(0)
+    }))
+
+  it.live("an unreachable port is a Connection error, at once", () =>
+    Effect.gen(function*() {
+      const { error, ms, text } = yield* failure(PgStore.layer({ url: "postgresql://postgres:s3cret-pw@127.0.0.1:1/db" }))
+      expect(error.reason).toBe("Connection")
+      expect(error.message).toContain("ECONNREFUSED")
+      expect(ms).toBeLessThan(3000)
+      expect(text).not.toContain("s3cret-pw")
+    }))
+
+  it.scopedLive("a server that never answers fails within connectTimeout instead of hanging", () =>
+    Effect.gen(function*() {
+      const server = yield* silentServer
+      const { error, ms, text } = yield* failure(
+        PgStore.layer({ url: `postgresql://postgres:s3cret-pw@127.0.0.1:${server.port}/db`, connectTimeout: "1 second" })
+      )
+      expect(error.reason).toBe("Connection")
+      expect(error.message).toMatch(/timed out/i)
+      expect(server.connections()).toBeGreaterThan(0)
+      expect(ms).toBeGreaterThanOrEqual(900)
+      expect(ms).toBeLessThan(4000)
+      expect(text).not.toContain("s3cret-pw")
+    }))
+
+  it.live("a database that does not exist is a Connection error", () =>
+    Effect.gen(function*() {
+      const wrong = new URL(url)
+      wrong.pathname = "/no_such_database_here"
+      const { error } = yield* failure(PgStore.layer({ url: Redacted.make(wrong.toString()) }))
+      expect(error.reason).toBe("Connection")
+      expect(error.message).toContain("does not exist")
+    }))
+
+  it.live("an unparsable url is a Connection error, not a defect", () =>
+    Effect.gen(function*() {
+      const { error, text } = yield* failure(PgStore.layer({ url: "postgresql://postgres:s3cret-pw@127.0.0.1:notaport/db" }))
+      expect(error.reason).toBe("Connection")
+      expect(text).not.toContain("s3cret-pw")
+    }))
+
+  it.scoped("bodies are jsonb, queryable in place", () =>
+    Effect.gen(function*() {
+      const store = yield* build(PgStore.layer({ url, table: "jsonb_check" }))
+      const snapshot: Snapshot.WorkflowSnapshot = {
+        formatVersion: 1,
+        steps: { "user:1": { ok: true, value: { name: "Ada" } } },
+        execution: { status: "completed", lastUpdated: "2026-01-01T00:00:00.000Z", completedAt: "2026-01-01T00:00:00.000Z" },
+        metadata: { workflowId: "wf-jsonb" }
+      }
+      yield* store.save("rs", stateOf({ n: 1 }))
+      yield* store.save("snap", snapshot)
+      const sql = yield* SqlClient.SqlClient
+      const rows = yield* sql<{ id: string; type: string; kind: string | null; column_type: string; workflow: string | null }>`
+        SELECT id, jsonb_typeof(body) AS type, body->>'kind' AS kind, pg_typeof(body)::text AS column_type,
+          body->'metadata'->>'workflowId' AS workflow
+        FROM jsonb_check ORDER BY id`
+      expect(rows).toEqual([
+        { id: "rs", type: "object", kind: "ResumeState", column_type: "jsonb", workflow: null },
+        { id: "snap", type: "object", kind: null, column_type: "jsonb", workflow: "wf-jsonb" }
+      ])
+      // node-pg hands jsonb back parsed; the store loads it unchanged
+      expect(Option.getOrThrow(yield* store.load("snap"))).toEqual(snapshot)
+      expect(Option.getOrThrow(yield* store.load("rs"))).toEqual(stateOf({ n: 1 }))
+    }).pipe(Effect.provide(raw)))
+
+  it.scoped("a NUL character, which jsonb cannot hold, is a Query error", () =>
+    Effect.gen(function*() {
+      const store = yield* build(PgStore.layer({ url }))
+      const error = yield* Effect.flip(store.save("nul", stateOf("a\u0000b")))
+      expect(error.reason).toBe("Query")
+      expect(error.message).toMatch(/unicode|\\u0000/i)
+    }))
+
+  it.scopedLive("five layers starting at once on a fresh table all succeed", () =>
+    Effect.gen(function*() {
+      const table = `race_${Date.now().toString(36)}`
+      const stores = yield* Effect.all(
+        Array.from({ length: 5 }, () => build(PgStore.layer({ url, table, maxConnections: 2 }))),
+        { concurrency: "unbounded" }
+      )
+      yield* Effect.forEach(stores, (store, i) => store.save(`from-${i}`, stateOf(i)), { concurrency: "unbounded" })
+      expect((yield* stores[0]!.list()).map((e) => e.id).sort()).toEqual(["from-0", "from-1", "from-2", "from-3", "from-4"])
+      const sql = yield* SqlClient.SqlClient
+      const migrations = yield* sql<{ n: string }>`SELECT count(*)::text AS n FROM ${sql(`${table}_migrations`)}`
+      expect(migrations).toEqual([{ n: "1" }])
+    }).pipe(Effect.provide(raw)))
+
+  it.scopedLive("a mixed-case table name is used lowercased, and restarts fine", () =>
+    Effect.gen(function*() {
+      const name = `Mixed_${Date.now().toString(36)}`
+      const first = yield* build(PgStore.layer({ url, table: name }))
+      yield* first.save("a", stateOf(1))
+      const again = yield* Effect.all([build(PgStore.layer({ url, table: name })), build(PgStore.layer({ url, table: name }))], {
+        concurrency: "unbounded"
+      })
+      expect(Option.isSome(yield* again[1].load("a"))).toBe(true)
+      const sql = yield* SqlClient.SqlClient
+      const rows = yield* sql<{ id: string }>`SELECT id FROM ${sql(name.toLowerCase())}`
+      expect(rows).toEqual([{ id: "a" }])
+    }).pipe(Effect.provide(raw)))
+
+  it.scoped("SqlStore.layer runs over the application's own PgClient", () =>
+    Effect.gen(function*() {
+      const store = yield* SnapshotStore
+      yield* store.save("wf-1", stateOf("shared pool"))
+      expect(Option.getOrThrow(yield* store.load("wf-1"))).toEqual(stateOf("shared pool"))
+      expect((yield* store.list()).map((e) => e.id)).toEqual(["wf-1"])
+      const sql = yield* PgClient.PgClient
+      expect(yield* sql<{ id: string }>`SELECT id FROM app_snapshots`).toEqual([{ id: "app:wf-1" }])
+    }).pipe(
+      Effect.provide(SqlStore.layer({ table: "app_snapshots", prefix: "app:" }).pipe(Layer.provideMerge(raw)))
+    ))
+
+  it.scoped("PgStoreLive reads DATABASE_URL", () =>
+    Effect.gen(function*() {
+      const store = yield* SnapshotStore
+      yield* store.save("live", stateOf("from config"))
+      expect(Option.getOrThrow(yield* store.load("live"))).toEqual(stateOf("from config"))
+    }).pipe(
+      Effect.provide(
+        PgStore.PgStoreLive.pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["DATABASE_URL", url]])))))
+      )
+    ))
+
+  it.live("PgStoreLive without DATABASE_URL is an InvalidOption error", () =>
+    Effect.gen(function*() {
+      const { error } = yield* failure(
+        PgStore.PgStoreLive.pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map()))))
+      )
+      expect(error.reason).toBe("InvalidOption")
+      expect(error.message).toContain("DATABASE_URL")
+    }))
+})
+
+// A server of this file's own (password auth, and free to stop), whatever the global setup uses.
+describe("PgStore against a server it can restart", () => {
+  let server: Embedded
+  beforeAll(async () => {
+    server = await startEmbedded({ persistent: true })
+  })
+  afterAll(() => server?.destroy())
+
+  it.live("a wrong password is a Connection error that does not echo the password", () =>
+    Effect.gen(function*() {
+      const wrong = new URL(server.url)
+      wrong.password = "not-the-password-42"
+      const { error, text } = yield* failure(PgStore.layer({ url: Redacted.make(wrong.toString()) }))
+      expect(error.reason).toBe("Connection")
+      expect(error.message).toContain("password authentication failed")
+      expect(text).not.toContain("not-the-password-42")
+      expect(text).not.toContain(server.password)
+    }))
+
+  it.scopedLive("save and load after the server restarts: the pool recovers", () =>
+    Effect.gen(function*() {
+      const store = yield* build(PgStore.layer({ url: server.url, connectTimeout: "2 seconds" }))
+      yield* Effect.forEach([1, 2, 3], (i) => store.save(`before-${i}`, stateOf(i)), { concurrency: "unbounded" })
+
+      yield* Effect.promise(() => server.stop())
+      const down = yield* Effect.flip(store.load("before-1"))
+      expect(down.reason).toBe("Connection")
+      yield* Effect.promise(() => server.start())
+
+      // a pooled connection may still be the dead one: one retry on Connection is allowed, not more
+      const retryOnce = <A>(effect: Effect.Effect<A, StoreError>) =>
+        Effect.retry(effect, { times: 1, while: (e) => e.reason === "Connection" })
+      yield* retryOnce(store.save("after", stateOf("after")))
+      expect(Option.getOrThrow(yield* retryOnce(store.load("before-2")))).toEqual(stateOf(2))
+      expect(Option.getOrThrow(yield* retryOnce(store.load("after")))).toEqual(stateOf("after"))
+    }))
+})

@@ -1,0 +1,1 @@
+export * as LibsqlStore from "../layers/LibsqlStore.js"

@@ -1,0 +1,1 @@
+export * as MongoStore from "../layers/MongoStore.js"

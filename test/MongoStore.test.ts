@@ -1,0 +1,69 @@
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import { Effect, Exit, Layer, Redacted } from "effect"
+import { MongoClient } from "mongodb"
+import * as MongoStore from "../src/layers/MongoStore.js"
+import type { SnapshotStore } from "../src/SnapshotStore.js"
+import * as StoreContract from "./StoreContract.js"
+
+// The contract needs a real server: set MONGODB_URL (say mongodb://127.0.0.1:27017) to run it.
+const url = process.env["MONGODB_URL"]
+// a database of its own per run, so concurrent runs and earlier leftovers never meet; dropped afterwards
+const database = `effect_resume_test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
+
+describe.skipIf(url === undefined)(
+  url === undefined ? "MongoStore contract (skipped: MONGODB_URL is not set)" : "MongoStore contract",
+  () => {
+    StoreContract.suite("MongoStore", (options) => MongoStore.layer({ url: url ?? "", database, ...options }))
+
+    afterAll(async () => {
+      const client = new MongoClient(url ?? "", { serverSelectionTimeoutMS: 5_000 })
+      try {
+        await client.db(database).dropDatabase()
+      } finally {
+        await client.close()
+      }
+    })
+  }
+)
+
+const failure = (layer: Layer.Layer<SnapshotStore, unknown>) =>
+  Effect.gen(function*() {
+    const exit = yield* Effect.exit(Layer.build(layer).pipe(Effect.scoped))
+    if (Exit.isSuccess(exit)) throw new Error("expected the layer to fail")
+    const error = yield* Effect.flip(Effect.failCause(exit.cause))
+    return error as { readonly _tag: string; readonly reason: string; readonly message: string }
+  })
+
+// Nothing listens on port 1, so these need no server.
+describe("MongoStore (no server needed)", () => {
+  it.effect("an unreachable server is a Connection error within serverSelectionTimeoutMS", () =>
+    Effect.gen(function*() {
+      const started = Date.now()
+      const error = yield* failure(MongoStore.layer({ url: "mongodb://127.0.0.1:1/x", serverSelectionTimeoutMS: 300 }))
+      expect(error._tag).toBe("StoreError")
+      expect(error.reason).toBe("Connection")
+      expect(Date.now() - started).toBeLessThan(5_000)
+    }))
+
+  it.effect("a malformed connection string is a Connection error that does not echo its password", () =>
+    Effect.gen(function*() {
+      for (const url of ["http://user:hunter2@example.com", "mongodb://user:hunter2@/x"]) {
+        const error = yield* failure(MongoStore.layer({ url: Redacted.make(url) }))
+        expect(error.reason).toBe("Connection")
+        expect(error.message).not.toContain("hunter2")
+        expect(JSON.stringify(error)).not.toContain("hunter2")
+      }
+    }))
+
+  it.effect("bad database or collection names are rejected before connecting", () =>
+    Effect.gen(function*() {
+      const started = Date.now()
+      const collection = yield* failure(MongoStore.layer({ url: "mongodb://127.0.0.1:1", collection: "a$b" }))
+      expect(collection.reason).toBe("InvalidOption")
+      const db = yield* failure(MongoStore.layer({ url: "mongodb://127.0.0.1:1/bad.name" }))
+      expect(db.reason).toBe("InvalidOption")
+      expect(db.message).toContain("bad.name")
+      // no server selection was attempted (that would take the 5 s default)
+      expect(Date.now() - started).toBeLessThan(2_000)
+    }))
+})

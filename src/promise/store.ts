@@ -1,0 +1,57 @@
+/**
+ * The reference's Promise store interface over any store Layer. The Layer is built on first use (no
+ * connection before), in one ManagedRuntime per store; `close()` disposes it, releasing every connection.
+ */
+import { Effect, type Layer, ManagedRuntime, Option } from "effect"
+import type * as ResumeState from "../ResumeState.js"
+import * as SnapshotStoreModule from "../SnapshotStore.js"
+import { runOrReject } from "./workflow.js"
+
+const { SnapshotStore, StoreError } = SnapshotStoreModule
+export { StoreError } from "../SnapshotStore.js"
+
+/** The reference's store interface: what a custom adapter implements. */
+export interface SnapshotStore {
+  save(id: string, state: SnapshotStoreModule.Stored): Promise<void>
+  load(id: string): Promise<SnapshotStoreModule.Stored | null>
+  delete(id: string): Promise<void>
+  list(options?: { prefix?: string; limit?: number }): Promise<Array<SnapshotStoreModule.ListEntry>>
+  close(): Promise<void>
+}
+
+/** What the official adapters return: the interface plus `loadResumeState`, which converts a stored snapshot. */
+export interface ResumableStore extends SnapshotStore {
+  loadResumeState(id: string): Promise<ResumeState.ResumeState | null>
+}
+
+export const fromLayer = (layer: Layer.Layer<SnapshotStoreModule.SnapshotStore, SnapshotStoreModule.StoreError>): ResumableStore => {
+  let runtime: ManagedRuntime.ManagedRuntime<SnapshotStoreModule.SnapshotStore, SnapshotStoreModule.StoreError> | undefined
+  let closed = false
+  const use = <A>(f: (store: SnapshotStoreModule.SnapshotStoreService) => Effect.Effect<A, SnapshotStoreModule.StoreError>) => {
+    if (closed) {
+      return Promise.reject(new StoreError({ reason: "InvalidOption", message: "The store is closed" }))
+    }
+    runtime ??= ManagedRuntime.make(layer)
+    return runOrReject(runtime, Effect.flatMap(SnapshotStore, f))
+  }
+  return {
+    save: (id, state) => use((store) => store.save(id, state)),
+    load: (id) => use((store) => Effect.map(store.load(id), Option.getOrNull)),
+    loadResumeState: (id) => use((store) => Effect.map(store.loadResumeState(id), Option.getOrNull)),
+    delete: (id) => use((store) => store.delete(id)),
+    list: (options) => use((store) => Effect.map(store.list(options), (entries) => [...entries])),
+    close: async () => {
+      closed = true
+      const current = runtime
+      runtime = undefined
+      if (current !== undefined) await current.dispose()
+    }
+  }
+}
+
+/**
+ * A custom adapter (the reference's five methods) as a full store: adds `loadResumeState`, validation
+ * and typed errors. The adapter itself also works directly wherever the five methods are expected.
+ */
+export const fromAdapter = (adapter: SnapshotStoreModule.Adapter, options?: { readonly prefix?: string }): ResumableStore =>
+  fromLayer(SnapshotStoreModule.layer(adapter, options))

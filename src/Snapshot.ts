@@ -5,6 +5,7 @@
 import { Effect, Either, Schema } from "effect"
 import { describeIssues, issuesOf, type ValidationIssue } from "./internal/issues.js"
 import { setOwn } from "./internal/json.js"
+import { JsonValueSchema } from "./internal/jsonSchema.js"
 
 export type { ValidationIssue } from "./internal/issues.js"
 
@@ -16,14 +17,7 @@ export type JsonValue =
   | ReadonlyArray<JsonValue>
   | { readonly [key: string]: JsonValue }
 
-export const JsonValue: Schema.Schema<JsonValue> = Schema.Union(
-  Schema.String,
-  Schema.Finite,
-  Schema.Boolean,
-  Schema.Null,
-  Schema.Array(Schema.suspend(() => JsonValue)),
-  Schema.Record({ key: Schema.String, value: Schema.suspend(() => JsonValue) })
-).annotations({ identifier: "JsonValue" })
+export const JsonValue: Schema.Schema<JsonValue> = JsonValueSchema
 
 /** Why a failed step failed, in a form that survives JSON. */
 export const SerializedCause = Schema.Struct({

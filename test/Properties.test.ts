@@ -118,6 +118,20 @@ describe("Snapshot helpers", () => {
     expect(error.message).toContain("$.execution.status")
   })
 
+  it("keys named __proto__ survive validation, as step keys and inside values", () => {
+    const text = '{"formatVersion":1,"steps":{"__proto__":{"ok":true,"value":{"__proto__":{"a":[1]}}}},' +
+      '"execution":{"status":"running","lastUpdated":"2026-01-01T00:00:00.000Z"}}'
+    const result = Snapshot.validate(JSON.parse(text))
+    expect(result.valid).toBe(true)
+    if (result.valid) expect(JSON.stringify(result.snapshot)).toBe(text)
+  })
+
+  it("a value that is not JSON is refused with the path inside the value", () => {
+    const result = Snapshot.validate({ ...base, steps: { a: { ok: true, value: { list: [1, new Date(0)] } } } })
+    expect(result.valid).toBe(false)
+    if (!result.valid) expect(result.errors.map((e) => e.path)).toEqual(["$.steps.a.value.list[1]"])
+  })
+
   it("ResumeState.deserialize fails with a typed error carrying paths", () => {
     const error = Effect.runSync(Effect.flip(ResumeState.deserialize({ kind: "ResumeState", version: 1, steps: [{ key: 1 }] })))
     expect(error._tag).toBe("ResumeStateFormatError")

@@ -1,0 +1,66 @@
+import { FastCheck, ParseResult, Schema } from "effect"
+import type { JsonValue } from "../Snapshot.js"
+
+const maxDepth = 5000
+
+/**
+ * The path to the first part of `u` that is not plain JSON, or undefined when all of it is.
+ * Plain JSON: strings, finite numbers, booleans, null, arrays, and objects whose prototype is
+ * Object.prototype or null. Depth is bounded, so a cycle is refused rather than looped over.
+ */
+const firstNonJson = (u: unknown, depth: number): Array<PropertyKey> | undefined => {
+  switch (typeof u) {
+    case "string":
+    case "boolean":
+      return undefined
+    case "number":
+      return Number.isFinite(u) ? undefined : []
+    case "object": {
+      if (u === null) return undefined
+      if (depth > maxDepth) return []
+      if (Array.isArray(u)) {
+        for (let i = 0; i < u.length; i++) {
+          const inner = firstNonJson(u[i], depth + 1)
+          if (inner !== undefined) return [i, ...inner]
+        }
+        return undefined
+      }
+      const proto = Object.getPrototypeOf(u)
+      if (proto !== Object.prototype && proto !== null) return []
+      for (const key of Object.keys(u)) {
+        const inner = firstNonJson((u as Record<string, unknown>)[key], depth + 1)
+        if (inner !== undefined) return [key, ...inner]
+      }
+      return undefined
+    }
+    default:
+      return []
+  }
+}
+
+const valueAt = (u: unknown, path: ReadonlyArray<PropertyKey>): unknown =>
+  path.reduce((v: unknown, key) => (v as Record<PropertyKey, unknown>)[key], u)
+
+/**
+ * A JSON value, checked in place rather than rebuilt: no copy of a 10 MB value, and every key survives,
+ * "__proto__" included (Schema's Record drops that key when it rebuilds an object).
+ */
+export const JsonValueSchema: Schema.Schema<JsonValue> = Schema.declare(
+  [],
+  {
+    decode: () => (input, _options, ast) => {
+      const path = firstNonJson(input, 0)
+      if (path === undefined) return ParseResult.succeed(input as JsonValue)
+      const issue = new ParseResult.Type(ast, valueAt(input, path), "Expected a JSON value (string, finite number, boolean, null, array or plain object)")
+      return ParseResult.fail(path.length === 0 ? issue : new ParseResult.Pointer(path as [PropertyKey, ...Array<PropertyKey>], input, issue))
+    },
+    encode: () => (input, _options, ast) =>
+      firstNonJson(input, 0) === undefined
+        ? ParseResult.succeed(input as JsonValue)
+        : ParseResult.fail(new ParseResult.Type(ast, input, "Expected a JSON value"))
+  },
+  {
+    identifier: "JsonValue",
+    arbitrary: () => (fc: typeof FastCheck) => fc.jsonValue({ maxDepth: 3 }) as FastCheck.Arbitrary<JsonValue>
+  }
+)

@@ -5,7 +5,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as LibsqlStore from "../src/layers/LibsqlStore.js"
 import { SnapshotStore } from "../src/SnapshotStore.js"
-import * as StoreContract from "./StoreContract.js"
+import { StoreContract } from "effect-resume/testing"
 
 // a temp file, not `:memory:`: @libsql/client 0.12 gives each transaction a fresh connection,
 // which an in-memory database does not survive

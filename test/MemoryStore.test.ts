@@ -1,5 +1,5 @@
 import * as MemoryStore from "../src/layers/MemoryStore.js"
-import * as StoreContract from "./StoreContract.js"
+import { StoreContract } from "effect-resume/testing"
 
 const data = MemoryStore.makeData()
 StoreContract.suite("MemoryStore", (options) => MemoryStore.layer({ ...options, data }))

@@ -3,7 +3,7 @@ import { Effect, Exit, Layer, Redacted } from "effect"
 import { MongoClient } from "mongodb"
 import * as MongoStore from "../src/layers/MongoStore.js"
 import type { SnapshotStore } from "../src/SnapshotStore.js"
-import * as StoreContract from "./StoreContract.js"
+import { StoreContract } from "effect-resume/testing"
 
 // The contract needs a real server: set MONGODB_URL (say mongodb://127.0.0.1:27017) to run it.
 const url = process.env["MONGODB_URL"]

@@ -12,7 +12,7 @@ import type * as Snapshot from "../src/Snapshot.js"
 import { SnapshotStore, type StoreError } from "../src/SnapshotStore.js"
 import { freshDatabase } from "./setup/pgDatabase.js"
 import { type Embedded, startEmbedded } from "./setup/postgres.js"
-import * as StoreContract from "./StoreContract.js"
+import { StoreContract } from "effect-resume/testing"
 
 const url = await freshDatabase("PgStore")
 

@@ -2,7 +2,7 @@ import { afterAll, describe } from "@effect/vitest"
 import { Redis } from "ioredis"
 import * as net from "node:net"
 import * as RedisStore from "../examples/redis-store.js"
-import * as StoreContract from "./StoreContract.js"
+import { StoreContract } from "effect-resume/testing"
 
 const url = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379"
 

@@ -5,7 +5,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as SqliteStore from "../src/layers/SqliteStore.js"
 import { SnapshotStore } from "../src/SnapshotStore.js"
-import * as StoreContract from "./StoreContract.js"
+import { StoreContract } from "effect-resume/testing"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-resume-sqlite-"))
 const filename = path.join(dir, "contract.db")

@@ -1,0 +1,1 @@
+export * as StoreContract from "../testing/StoreContract.js"

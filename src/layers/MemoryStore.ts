@@ -29,9 +29,9 @@ export const make = (options: MemoryStoreOptions = {}): SnapshotStoreService => 
   const data = options.data ?? makeData()
   const rows = data.rows
   return fromBackend({
-    save: (id, json) =>
+    save: (id, state) =>
       Effect.sync(() => {
-        rows.set(id, { json: JSON.stringify(json), updatedAt: new Date().toISOString(), seq: ++data.seq })
+        rows.set(id, { json: JSON.stringify(state), updatedAt: new Date().toISOString(), seq: ++data.seq })
       }),
     load: (id) => Effect.sync(() => Option.map(Option.fromNullable(rows.get(id)), (row) => JSON.parse(row.json) as unknown)),
     delete: (id) => Effect.sync(() => void rows.delete(id)),

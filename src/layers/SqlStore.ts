@@ -130,9 +130,9 @@ export const make = (options: SqlStoreOptions = {}): Effect.Effect<SnapshotStore
     const toIso = (u: unknown): string => u instanceof Date ? u.toISOString() : new Date(String(u)).toISOString()
 
     return fromBackend({
-      save: (id, json) =>
+      save: (id, state) =>
         sql`INSERT INTO ${t} (id, body, updated_at, seq)
-          VALUES (${id}, ${JSON.stringify(json)}, ${now}, (SELECT COALESCE(MAX(seq), 0) + 1 FROM ${t}))
+          VALUES (${id}, ${JSON.stringify(state)}, ${now}, (SELECT COALESCE(MAX(seq), 0) + 1 FROM ${t}))
           ON CONFLICT (id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at, seq = excluded.seq`
           .pipe(Effect.asVoid, Effect.mapError(queryError("save"))),
       load: (id) =>

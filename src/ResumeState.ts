@@ -8,7 +8,7 @@ import { setOwn } from "./internal/json.js"
 import {
   type ExecutionStatus,
   type JsonValue,
-  type LossyWarning,
+  LossyWarning,
   StepResult,
   type WorkflowSnapshot
 } from "./Snapshot.js"
@@ -51,19 +51,14 @@ export const isStepComplete = (state: ResumeState, key: string): boolean => stat
 // ---------------------------------------------------------------------------------------------
 // JSON form
 
-const LossyWarningJson = Schema.Struct({
-  type: Schema.Literal("lossy_value"),
-  stepId: Schema.String,
-  path: Schema.String,
-  reason: Schema.Literal("non-json", "circular", "encode-failed")
-})
-
-export const ResumeStateEntryJson = Schema.Struct({
-  key: Schema.String,
+/** One entry as JSON: what an incremental checkpoint stores per step. */
+export const EntryJson = Schema.Struct({
   result: StepResult,
   stepId: Schema.optionalWith(Schema.String, { exact: true }),
-  warnings: Schema.optionalWith(Schema.Array(LossyWarningJson), { exact: true })
+  warnings: Schema.optionalWith(Schema.Array(LossyWarning), { exact: true })
 })
+
+export const ResumeStateEntryJson = Schema.Struct({ key: Schema.String, ...EntryJson.fields })
 
 export const ResumeStateJson = Schema.Struct({
   kind: Schema.Literal("ResumeState"),
@@ -95,6 +90,11 @@ export const deserializeEither = (u: unknown): Either.Either<ResumeState, Resume
     onLeft: (error) => Either.left(new ResumeStateFormatError({ errors: issuesOf(error) })),
     onRight: (json) => Either.right(make(json.steps.map(({ key, ...entry }) => [key, entry])))
   })
+
+const decodeEntryJson = Schema.decodeUnknownEither(EntryJson, { errors: "all" })
+
+export const decodeEntry = (u: unknown): Either.Either<ResumeStateEntry, ResumeStateFormatError> =>
+  Either.mapLeft(decodeEntryJson(u), (error) => new ResumeStateFormatError({ errors: issuesOf(error) }))
 
 export const deserialize = (u: unknown): Effect.Effect<ResumeState, ResumeStateFormatError> => deserializeEither(u)
 

@@ -35,6 +35,17 @@ export interface SnapshotStoreService {
   readonly delete: (id: string) => Effect.Effect<void, StoreError>
   /** Newest first. */
   readonly list: (options?: ListOptions) => Effect.Effect<ReadonlyArray<ListEntry>, StoreError>
+  /**
+   * Adds step outcomes to what is saved under `id` (later entries win) without rewriting the rest:
+   * an incremental checkpoint. The SQL and memory stores write one row per step, so the cost does not
+   * grow with the run; other stores read, merge and save. With nothing saved yet, starts a ResumeState.
+   */
+  readonly appendSteps: (
+    id: string,
+    entries: ReadonlyArray<readonly [key: string, entry: ResumeState.ResumeStateEntry]>
+  ) => Effect.Effect<void, StoreError>
+  /** `appendSteps` with one entry: what `Workflow.runDurable` calls after every completed step. */
+  readonly saveStep: (id: string, key: string, entry: ResumeState.ResumeStateEntry) => Effect.Effect<void, StoreError>
 }
 
 export class SnapshotStore extends Context.Tag("effect-resume/SnapshotStore")<SnapshotStore, SnapshotStoreService>() {}
@@ -48,6 +59,10 @@ export const loadResumeState = (id: string) => Effect.flatMap(SnapshotStore, (st
 const delete_ = (id: string) => Effect.flatMap(SnapshotStore, (store) => store.delete(id))
 export { delete_ as delete }
 export const list = (options?: ListOptions) => Effect.flatMap(SnapshotStore, (store) => store.list(options))
+export const appendSteps = (id: string, entries: ReadonlyArray<readonly [string, ResumeState.ResumeStateEntry]>) =>
+  Effect.flatMap(SnapshotStore, (store) => store.appendSteps(id, entries))
+export const saveStep = (id: string, key: string, entry: ResumeState.ResumeStateEntry) =>
+  Effect.flatMap(SnapshotStore, (store) => store.saveStep(id, key, entry))
 
 // ---------------------------------------------------------------------------------------------
 // Stored documents: the JSON each backend persists
@@ -90,14 +105,60 @@ export const fromStoredJson = (id: string, json: unknown): Either.Either<Stored,
 export const toResumeState = (stored: Stored): ResumeState.ResumeState =>
   ResumeState.isResumeState(stored) ? stored : ResumeState.fromSnapshot(stored)
 
+/** `stored` with step entries added (later ones win); a snapshot keeps its execution and metadata. */
+export const withSteps = (
+  stored: Stored,
+  entries: ReadonlyArray<readonly [string, ResumeState.ResumeStateEntry]>
+): Stored => {
+  if (entries.length === 0) return stored
+  if (ResumeState.isResumeState(stored)) return ResumeState.fromMap(new Map([...stored.steps, ...entries]))
+  const added = ResumeState.toSnapshot(ResumeState.make(entries))
+  return Snapshot.merge(stored, { ...added, execution: stored.execution })
+}
+
+/**
+ * What a backend with per-step rows loads: the saved document and the steps appended since, in order.
+ * The entries are still JSON; `fromBackend` decodes and merges them.
+ */
+export class LoadedWithSteps {
+  constructor(readonly head: unknown, readonly steps: ReadonlyArray<readonly [key: string, entry: unknown]>) {}
+}
+
+const decodeSteps = (id: string, steps: LoadedWithSteps["steps"]) => {
+  const entries: Array<readonly [string, ResumeState.ResumeStateEntry]> = []
+  for (const [key, json] of steps) {
+    const entry = ResumeState.decodeEntry(json)
+    if (entry._tag === "Left") {
+      return Either.left(new StoreError({ reason: "Decode", message: `Stored step "${key}" of "${id}" is corrupt: ${entry.left.message}` }))
+    }
+    entries.push([key, entry.right])
+  }
+  return Either.right(entries)
+}
+
+const fromLoaded = (id: string, loaded: unknown): Either.Either<Stored, StoreError> =>
+  loaded instanceof LoadedWithSteps
+    ? Either.flatMap(fromStoredJson(id, loaded.head), (head) =>
+      Either.map(decodeSteps(id, loaded.steps), (entries) => withSteps(head, entries)))
+    : fromStoredJson(id, loaded)
+
 // ---------------------------------------------------------------------------------------------
 // Building a service from a backend
 
 /** What a backend implements: ids as given, literal prefix matching. */
 export interface Backend {
-  /** `JSON.stringify(state)` is the JSON to store; `load` returns it parsed. */
+  /** `JSON.stringify(state)` is the JSON to store. It replaces steps appended before. */
   readonly save: (id: string, state: Stored) => Effect.Effect<void, StoreError>
+  /** The stored JSON parsed, or a `LoadedWithSteps` from a backend that implements `appendSteps`. */
   readonly load: (id: string) => Effect.Effect<Option.Option<unknown>, StoreError>
+  /**
+   * Optional: one write per entry (`JSON.stringify(entry)`), creating an empty ResumeState document
+   * when none exists. Without it, the service reads, merges and saves.
+   */
+  readonly appendSteps?: (
+    id: string,
+    entries: ReadonlyArray<readonly [string, ResumeState.ResumeStateEntry]>
+  ) => Effect.Effect<void, StoreError>
   readonly delete: (id: string) => Effect.Effect<void, StoreError>
   readonly list: (options: { readonly prefix: string; readonly limit: number | undefined }) => Effect.Effect<
     ReadonlyArray<ListEntry>,
@@ -122,11 +183,20 @@ export const fromBackend = (backend: Backend, options: { readonly prefix?: strin
     backend.load(prefix + id).pipe(
       Effect.flatMap(Option.match({
         onNone: () => Effect.succeedNone,
-        onSome: (json) => Effect.map(fromStoredJson(id, json), Option.some)
+        onSome: (loaded) => Effect.map(fromLoaded(id, loaded), Option.some)
       })),
       span("load", id)
     )
+  const appendSteps: SnapshotStoreService["appendSteps"] = (id, entries) =>
+    (backend.appendSteps !== undefined
+      ? backend.appendSteps(prefix + id, entries)
+      : Effect.flatMap(load(id), (stored) =>
+        backend.save(prefix + id, withSteps(Option.getOrElse(stored, () => ResumeState.empty), entries)))).pipe(
+        span("appendSteps", id)
+      )
   return SnapshotStore.of({
+    appendSteps,
+    saveStep: (id, key, entry) => appendSteps(id, [[key, entry]]),
     save: (id, state) => Effect.flatMap(normalizeStored(state), (stored) => backend.save(prefix + id, stored)).pipe(span("save", id)),
     load,
     loadResumeState: (id) => Effect.map(load(id), Option.map(toResumeState)),

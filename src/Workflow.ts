@@ -202,8 +202,11 @@ export interface DurableOptions<I = void> {
 class CheckpointFailed extends Data.TaggedError("CheckpointFailed")<{ readonly error: StoreError }> {}
 
 /**
- * Loads the state saved under `id`, runs, saves a snapshot after every completed step and records the
- * run's status (`running` / `completed` / `failed`). A crashed run is resumed by calling it again.
+ * Loads the state saved under `id`, runs, checkpoints every completed step as it completes, and records
+ * the run's status (`running` / `completed` / `failed`). A crashed run is resumed by calling it again.
+ *
+ * The status is a whole snapshot, written at the start and the end of a run; a step's checkpoint is
+ * `saveStep`, one row on the SQL and memory stores, so its cost does not grow with the run.
  */
 export const runDurable = <A, E, R, I>(
   workflow: Workflow<A, E, R, I>,
@@ -218,7 +221,7 @@ export const runDurable = <A, E, R, I>(
       workflowName: workflow.name,
       ...(workflow.version === undefined ? {} : { definitionHash: workflow.version })
     }
-    const save = (status: Snapshot.ExecutionStatus, currentStepId?: string) => {
+    const save = (status: Snapshot.ExecutionStatus) => {
       const now = new Date().toISOString()
       return store.save(
         options.id,
@@ -226,15 +229,13 @@ export const runDurable = <A, E, R, I>(
           status,
           metadata,
           now,
-          ...(currentStepId === undefined ? {} : { currentStepId }),
           ...(status === "running" ? {} : { completedAt: now })
         })
       )
     }
     yield* save("running")
-    // TODO(incremental checkpoints): this re-encodes the whole state per step; `saveStep` will make it O(1).
-    const onRecorded = (_key: string, entry: ResumeState.ResumeStateEntry) =>
-      Effect.orDieWith(save("running", entry.stepId), (error) => new CheckpointFailed({ error }))
+    const onRecorded = (key: string, entry: ResumeState.ResumeStateEntry) =>
+      Effect.orDieWith(store.saveStep(options.id, key, entry), (error) => new CheckpointFailed({ error }))
     const exit = yield* execution(workflow, makeRun(workflow.name, steps, options, onRecorded), options.input as I)
     if (Exit.isFailure(exit)) {
       const checkpoint = Cause.find(exit.cause, (reason) =>

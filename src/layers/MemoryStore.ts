@@ -1,15 +1,18 @@
 /**
  * An in-process store: for tests and short-lived programs. Values are kept as JSON text, so a loaded
- * state never shares objects with the saved one, exactly as with a database.
+ * state never shares objects with the saved one, exactly as with a database. Appended steps are kept
+ * one entry each, as the SQL store keeps them one row each.
  */
 import { Effect, Layer, Option } from "effect"
-import { fromBackend, SnapshotStore, type SnapshotStoreService } from "../SnapshotStore.js"
+import { fromBackend, LoadedWithSteps, SnapshotStore, type SnapshotStoreService } from "../SnapshotStore.js"
 
 interface Row {
-  readonly json: string
-  readonly updatedAt: string
+  json: string
+  /** key -> entry JSON, in first-appended order; emptied by a save. */
+  readonly steps: Map<string, string>
+  updatedAt: string
   /** Breaks ties between saves in the same millisecond: newest first means last saved first. */
-  readonly seq: number
+  seq: number
 }
 
 /** The rows behind a memory store; pass one `Data` to several stores (say, with different prefixes) to share it. */
@@ -25,15 +28,39 @@ export interface MemoryStoreOptions {
   readonly data?: Data | undefined
 }
 
+const emptyState = JSON.stringify({ kind: "ResumeState", version: 1, steps: [] })
+
 export const make = (options: MemoryStoreOptions = {}): SnapshotStoreService => {
   const data = options.data ?? makeData()
   const rows = data.rows
+  const touch = (id: string, json?: string): Row => {
+    const updatedAt = new Date().toISOString()
+    const row = rows.get(id)
+    if (row === undefined || json !== undefined) {
+      const fresh: Row = { json: json ?? emptyState, steps: new Map(), updatedAt, seq: ++data.seq }
+      rows.delete(id) // re-inserted, so that Map order never matters for list
+      rows.set(id, fresh)
+      return fresh
+    }
+    row.updatedAt = updatedAt
+    row.seq = ++data.seq
+    return row
+  }
   return fromBackend({
-    save: (id, state) =>
+    save: (id, state) => Effect.sync(() => void touch(id, JSON.stringify(state))),
+    appendSteps: (id, entries) =>
       Effect.sync(() => {
-        rows.set(id, { json: JSON.stringify(state), updatedAt: new Date().toISOString(), seq: ++data.seq })
+        const row = touch(id)
+        for (const [key, entry] of entries) row.steps.set(key, JSON.stringify(entry))
       }),
-    load: (id) => Effect.sync(() => Option.map(Option.fromNullable(rows.get(id)), (row) => JSON.parse(row.json) as unknown)),
+    load: (id) =>
+      Effect.sync(() =>
+        Option.map(Option.fromNullable(rows.get(id)), (row) =>
+          new LoadedWithSteps(
+            JSON.parse(row.json),
+            Array.from(row.steps, ([key, json]) => [key, JSON.parse(json) as unknown] as const)
+          ))
+      ),
     delete: (id) => Effect.sync(() => void rows.delete(id)),
     list: ({ limit, prefix }) =>
       Effect.sync(() =>

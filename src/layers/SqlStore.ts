@@ -1,10 +1,16 @@
 /**
- * The SQL store, shared by every SQL backend (SQLite, Postgres, libSQL): one table, one row per id,
- * over whatever `SqlClient` is provided. Backends differ only in DDL (column types) and the clock.
+ * The SQL store, shared by every SQL backend (SQLite, Postgres, libSQL), over whatever `SqlClient` is
+ * provided. Backends differ only in DDL (column types) and the clock.
+ *
+ * Two tables: `<table>` holds one document per id (a ResumeState or a snapshot, as saved), and
+ * `<table>_steps` one row per step appended since (incremental checkpoints), keyed `(run_id, step_key)`.
+ * A save gives the document a fresh `generation`; only step rows of the current generation belong to
+ * it. So every write is a single statement and no transaction is needed: a crash between statements
+ * leaves rows that no load can see, and the next save or delete removes them.
  */
 import { Migrator, SqlClient, type SqlError } from "@effect/sql"
 import { Effect, Layer, Option } from "effect"
-import { fromBackend, SnapshotStore, type SnapshotStoreService, StoreError } from "../SnapshotStore.js"
+import { fromBackend, LoadedWithSteps, SnapshotStore, type SnapshotStoreService, StoreError } from "../SnapshotStore.js"
 
 export interface SqlStoreOptions {
   /** Table name, a plain identifier (letters, digits, `_`). Default `effect_resume_snapshots`. */
@@ -14,6 +20,8 @@ export interface SqlStoreOptions {
 }
 
 export const defaultTable = "effect_resume_snapshots"
+
+const emptyState = JSON.stringify({ kind: "ResumeState", version: 1, steps: [] })
 
 // 48 leaves room for the "_migrations" / "_seq_idx" suffixes inside Postgres' 63-byte identifier limit.
 const identifier = /^[A-Za-z_][A-Za-z0-9_]{0,47}$/
@@ -53,10 +61,41 @@ const queryError = (op: string) => (cause: SqlError.SqlError) =>
     cause
   })
 
+const stepsTable = (table: string) => `${table}_steps`
+
 const migrate = (table: string) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) => {
     const t = sql(table)
     const index = sql(`${table}_seq_idx`)
+    const steps = sql(stepsTable(table))
+    const addSteps = Effect.all([
+      sql.onDialectOrElse({
+        pg: () => sql`ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS generation text NOT NULL DEFAULT ''`,
+        orElse: () => sql`ALTER TABLE ${t} ADD COLUMN generation TEXT NOT NULL DEFAULT ''`
+      }),
+      sql.onDialectOrElse({
+        pg: () =>
+          sql`CREATE TABLE IF NOT EXISTS ${steps} (
+            run_id text NOT NULL,
+            step_key text NOT NULL,
+            generation text NOT NULL,
+            position bigint NOT NULL,
+            entry jsonb NOT NULL,
+            PRIMARY KEY (run_id, step_key)
+          )`,
+        orElse: () =>
+          sql`CREATE TABLE IF NOT EXISTS ${steps} (
+            run_id TEXT NOT NULL,
+            step_key TEXT NOT NULL,
+            generation TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            entry TEXT NOT NULL,
+            PRIMARY KEY (run_id, step_key)
+          )`
+      }),
+      // serves the load of a run's steps in order, and the next position of an append
+      sql`CREATE INDEX IF NOT EXISTS ${sql(`${stepsTable(table)}_idx`)} ON ${steps} (run_id, generation, position)`
+    ], { discard: true })
     const createTable = sql.onDialectOrElse({
       pg: () =>
         sql`CREATE TABLE IF NOT EXISTS ${t} (
@@ -76,7 +115,8 @@ const migrate = (table: string) =>
     const migrations = `${table}_migrations`
     const run = Migrator.make({})({
       loader: Migrator.fromRecord({
-        "1_create_snapshots": Effect.zipRight(createTable, sql`CREATE INDEX IF NOT EXISTS ${index} ON ${t} (seq)`)
+        "1_create_snapshots": Effect.zipRight(createTable, sql`CREATE INDEX IF NOT EXISTS ${index} ON ${t} (seq)`),
+        "2_incremental_steps": addSteps
       }),
       table: migrations
     })
@@ -129,27 +169,78 @@ export const make = (options: SqlStoreOptions = {}): Effect.Effect<SnapshotStore
     })
     const toIso = (u: unknown): string => u instanceof Date ? u.toISOString() : new Date(String(u)).toISOString()
 
+    const steps = sql(stepsTable(table))
+    const nextSeq = sql`(SELECT COALESCE(MAX(seq), 0) + 1 FROM ${t})`
+    // a parameter in a SELECT list has no column to take its type from: Postgres needs the cast
+    const jsonParam = (json: string) =>
+      sql.onDialectOrElse({ pg: () => sql`CAST(${json} AS jsonb)`, orElse: () => sql`${json}` })
+    // node-pg parses jsonb on read; SQLite hands back the text
+    const parse = (what: string, value: unknown): Effect.Effect<unknown, StoreError> =>
+      typeof value !== "string" ? Effect.succeed(value) : Effect.try({
+        try: () => JSON.parse(value) as unknown,
+        catch: (cause) => new StoreError({ reason: "Decode", message: `${what} is not valid JSON`, cause })
+      })
+
     return fromBackend({
-      save: (id, state) =>
-        sql`INSERT INTO ${t} (id, body, updated_at, seq)
-          VALUES (${id}, ${JSON.stringify(state)}, ${now}, (SELECT COALESCE(MAX(seq), 0) + 1 FROM ${t}))
-          ON CONFLICT (id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at, seq = excluded.seq`
-          .pipe(Effect.asVoid, Effect.mapError(queryError("save"))),
+      save: (id, state) => {
+        const generation = crypto.randomUUID()
+        return sql`INSERT INTO ${t} (id, body, updated_at, seq, generation)
+          VALUES (${id}, ${JSON.stringify(state)}, ${now}, ${nextSeq}, ${generation})
+          ON CONFLICT (id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at,
+            seq = excluded.seq, generation = excluded.generation`.pipe(
+          // steps appended before this save are no longer visible; removing them is housekeeping
+          Effect.zipRight(sql`DELETE FROM ${steps} WHERE run_id = ${id} AND generation <> ${generation}`),
+          Effect.asVoid,
+          Effect.mapError(queryError("save"))
+        )
+      },
+      appendSteps: (id, entries) => {
+        const ensureDocument = sql`INSERT INTO ${t} (id, body, updated_at, seq, generation)
+          VALUES (${id}, ${emptyState}, ${now}, ${nextSeq}, ${crypto.randomUUID()})
+          ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, seq = excluded.seq`
+        const appendOne = (key: string, entry: unknown) =>
+          sql`INSERT INTO ${steps} (run_id, step_key, generation, position, entry)
+            SELECT d.id, CAST(${key} AS TEXT), d.generation,
+              COALESCE((SELECT MAX(s.position) FROM ${steps} s WHERE s.run_id = d.id AND s.generation = d.generation), 0) + 1,
+              ${jsonParam(JSON.stringify(entry))}
+            FROM ${t} d WHERE d.id = ${id}
+            ON CONFLICT (run_id, step_key) DO UPDATE SET entry = excluded.entry,
+              position = CASE WHEN ${steps}.generation = excluded.generation THEN ${steps}.position ELSE excluded.position END,
+              generation = excluded.generation`
+        return ensureDocument.pipe(
+          Effect.zipRight(Effect.forEach(entries, ([key, entry]) => appendOne(key, entry), { discard: true })),
+          Effect.mapError(queryError("appendSteps"))
+        )
+      },
+      // One query: the document (part 0), then its current steps in append order (part 1).
       load: (id) =>
-        sql<{ body: unknown }>`SELECT body FROM ${t} WHERE id = ${id}`.pipe(
+        sql<{ part: number; data: unknown; step_key: string }>`
+          SELECT 0 AS part, d.body AS data, '' AS step_key, 0 AS position FROM ${t} d WHERE d.id = ${id}
+          UNION ALL
+          SELECT 1, s.entry, s.step_key, s.position FROM ${steps} s
+            JOIN ${t} d ON s.run_id = d.id AND s.generation = d.generation WHERE d.id = ${id}
+          ORDER BY 1, 4`.pipe(
           Effect.mapError(queryError("load")),
           Effect.flatMap((rows) => {
-            const row = rows[0]
-            if (row === undefined) return Effect.succeedNone
-            // node-pg parses jsonb on read; SQLite hands back the text
-            if (typeof row.body !== "string") return Effect.succeed(Option.some(row.body))
-            return Effect.try({
-              try: () => Option.some(JSON.parse(row.body as string) as unknown),
-              catch: (cause) => new StoreError({ reason: "Decode", message: `Stored state "${id}" is not valid JSON`, cause })
-            })
+            const [document, ...stepRows] = rows
+            if (document === undefined || Number(document.part) !== 0) return Effect.succeedNone
+            return Effect.map(
+              Effect.all([
+                parse(`Stored state "${id}"`, document.data),
+                Effect.forEach(stepRows, (row) =>
+                  Effect.map(parse(`Stored step "${row.step_key}" of "${id}"`, row.data), (entry) => [row.step_key, entry] as const))
+              ]),
+              ([head, entries]) => Option.some(new LoadedWithSteps(head, entries))
+            )
           })
         ),
-      delete: (id) => sql`DELETE FROM ${t} WHERE id = ${id}`.pipe(Effect.asVoid, Effect.mapError(queryError("delete"))),
+      delete: (id) =>
+        sql`DELETE FROM ${t} WHERE id = ${id}`.pipe(
+          // the steps are invisible once the document is gone; a new document gets a new generation
+          Effect.zipRight(sql`DELETE FROM ${steps} WHERE run_id = ${id}`),
+          Effect.asVoid,
+          Effect.mapError(queryError("delete"))
+        ),
       list: ({ limit, prefix }) =>
         sql<{ id: string; updated_at: unknown }>`SELECT id, updated_at FROM ${t}
           ${

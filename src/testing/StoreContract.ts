@@ -229,6 +229,86 @@ export const suite = (
         })
       ))
 
+    describe("incremental checkpoints (appendSteps / saveStep)", () => {
+      const entry = (value: Snapshot.JsonValue, stepId: string): ResumeState.ResumeStateEntry => ({ result: { ok: true, value }, stepId })
+
+      it.scoped("append to a saved ResumeState: later entries win, order is kept", () =>
+        withStore((store) =>
+          Effect.gen(function*() {
+            const id = scope() + "append"
+            yield* store.save(id, stateOf({ a: 1, b: 2 }))
+            yield* store.saveStep(id, "c", entry(3, "c"))
+            yield* store.appendSteps(id, [["b", entry(20, "b")], ["d", entry(4, "d")]])
+            const loaded = Option.getOrThrow(yield* store.load(id)) as ResumeState.ResumeState
+            expect(ResumeState.isResumeState(loaded)).toBe(true)
+            expect([...loaded.steps]).toEqual([["a", entry(1, "a")], ["b", entry(20, "b")], ["c", entry(3, "c")], ["d", entry(4, "d")]])
+          })
+        ))
+
+      it.scoped("append to a saved snapshot: it stays a snapshot with its execution and metadata", () =>
+        withStore((store) =>
+          Effect.gen(function*() {
+            const id = scope() + "append-snapshot"
+            const snapshot = snapshotOf({ n: 1 })
+            yield* store.save(id, snapshot)
+            yield* store.saveStep(id, "posts:1", {
+              result: { ok: true, value: [1] },
+              stepId: "fetchPosts",
+              warnings: [{ type: "lossy_value", stepId: "fetchPosts", path: "$", reason: "non-json" }]
+            })
+            const loaded = Option.getOrThrow(yield* store.load(id)) as Snapshot.WorkflowSnapshot
+            expect(loaded.execution).toEqual(snapshot.execution)
+            expect(loaded.metadata).toEqual(snapshot.metadata)
+            expect(loaded.steps).toEqual({ ...snapshot.steps, "posts:1": { ok: true, value: [1], stepId: "fetchPosts" } })
+            expect(loaded.warnings).toEqual([{ type: "lossy_value", stepId: "fetchPosts", path: "$", reason: "non-json" }])
+            const resumed = Option.getOrThrow(yield* store.loadResumeState(id))
+            expect([...resumed.steps.keys()]).toEqual(["user:1", "posts:1"])
+          })
+        ))
+
+      it.scoped("append with nothing saved starts a ResumeState, listed like any save", () =>
+        withStore((store) =>
+          Effect.gen(function*() {
+            const p = scope()
+            yield* store.save(p + "older", stateOf({ x: 1 }))
+            yield* store.saveStep(p + "fresh", "k", entry("v", "k"))
+            expect(Option.getOrThrow(yield* store.load(p + "fresh"))).toEqual(ResumeState.make([["k", entry("v", "k")]]))
+            expect(ids(yield* store.list({ prefix: p }))).toEqual([p + "fresh", p + "older"])
+            yield* store.saveStep(p + "older", "y", entry(2, "y"))
+            expect(ids(yield* store.list({ prefix: p }))).toEqual([p + "older", p + "fresh"])
+          })
+        ))
+
+      it.scoped("a save replaces appended steps; a delete removes them for good", () =>
+        withStore((store) =>
+          Effect.gen(function*() {
+            const id = scope() + "replace"
+            yield* store.save(id, stateOf({ a: 1 }))
+            yield* store.saveStep(id, "b", entry(2, "b"))
+            yield* store.save(id, stateOf({ z: 26 }))
+            expect(Option.getOrThrow(yield* store.load(id))).toEqual(stateOf({ z: 26 }))
+            yield* store.saveStep(id, "c", entry(3, "c"))
+            yield* store.delete(id)
+            expect(yield* store.load(id)).toEqual(Option.none())
+            yield* store.saveStep(id, "d", entry(4, "d"))
+            expect(Option.getOrThrow(yield* store.load(id))).toEqual(ResumeState.make([["d", entry(4, "d")]]))
+          })
+        ))
+
+      it.scoped("many appends load back whole and in order", () =>
+        withStore((store) =>
+          Effect.gen(function*() {
+            const id = scope() + "many"
+            yield* store.save(id, ResumeState.empty)
+            const keys = Array.from({ length: 200 }, (_, i) => `step:${i}`)
+            for (const key of keys) yield* store.saveStep(id, key, entry({ key }, key))
+            const loaded = Option.getOrThrow(yield* store.loadResumeState(id))
+            expect([...loaded.steps.keys()]).toEqual(keys)
+            expect(loaded.steps.get("step:199")).toEqual(entry({ key: "step:199" }, "step:199"))
+          })
+        ), 60_000)
+    })
+
     it.scoped("50 concurrent saves to different ids all land", () =>
       withStore((store) =>
         Effect.gen(function*() {

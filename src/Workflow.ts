@@ -67,18 +67,44 @@ export const step = <A, E, R>(
 // ---------------------------------------------------------------------------------------------
 // Running
 
-export interface RunOptions<I = void> {
+/** `input` is required exactly when the workflow's body takes one. */
+export type InputOption<I> = [I] extends [void] ? { readonly input?: I } : { readonly input: I }
+
+/** The options argument may be left out only when no `input` is needed. */
+type OptionsArgs<I, O> = [I] extends [void] ? [options?: O] : [options: O]
+
+export type RunOptions<I = void> = {
   /** Resume from a `ResumeState` (from `runWithState`, a collector, or `SnapshotStore.loadResumeState`). */
   readonly resumeState?: ResumeState.ResumeState | undefined
   /** Resume from a `WorkflowSnapshot` (validated first). Do not pass both. */
   readonly snapshot?: Snapshot.WorkflowSnapshot | undefined
+  /** Told of every step as it starts, completes or fails. A handler that throws is logged, never fatal. */
   readonly onEvent?: EventHandler | undefined
   /** Re-execute steps whose recorded outcome is a failure instead of replaying it. */
   readonly retryFailed?: boolean | undefined
-  readonly input?: I
+} & InputOption<I>
+
+const invalidResumeState = (message: string) => Effect.fail(new RunOptionsError({ reason: "InvalidResumeState", message }))
+
+/** A ResumeState may be built by hand: its entries are checked, so a bad one is a clear error, not a crash mid-run. */
+const checkedSteps = (state: ResumeState.ResumeState) => {
+  for (const [key, entry] of state.steps) {
+    const decoded = typeof key === "string" ? ResumeState.decodeEntry(entry) : undefined
+    if (decoded === undefined || decoded._tag === "Left") {
+      return invalidResumeState(
+        `\`resumeState\` entry ${JSON.stringify(String(key))} is not a ResumeStateEntry ({ result: { ok, value | error, cause } }): ${
+          decoded === undefined ? "its key is not a string" : decoded.left.message
+        }`
+      )
+    }
+  }
+  return Effect.succeed(new Map(state.steps))
 }
 
-const initialSteps = (options: RunOptions<any>): Effect.Effect<Map<string, ResumeState.ResumeStateEntry>, RunOptionsError> => {
+const initialSteps = (options: {
+  readonly resumeState?: ResumeState.ResumeState | undefined
+  readonly snapshot?: Snapshot.WorkflowSnapshot | undefined
+}): Effect.Effect<Map<string, ResumeState.ResumeStateEntry>, RunOptionsError> => {
   const { resumeState, snapshot } = options
   if (resumeState !== undefined && snapshot !== undefined) {
     return Effect.fail(
@@ -103,7 +129,7 @@ const initialSteps = (options: RunOptions<any>): Effect.Effect<Map<string, Resum
     return Effect.succeed(new Map(ResumeState.fromSnapshot(validated.snapshot).steps))
   }
   if (resumeState === undefined) return Effect.succeed(new Map())
-  if (ResumeState.isResumeState(resumeState)) return Effect.succeed(new Map(resumeState.steps))
+  if (ResumeState.isResumeState(resumeState)) return checkedSteps(resumeState)
   if (Snapshot.looksLike(resumeState)) {
     return Effect.fail(
       new RunOptionsError({
@@ -113,22 +139,23 @@ const initialSteps = (options: RunOptions<any>): Effect.Effect<Map<string, Resum
       })
     )
   }
-  return Effect.fail(
-    new RunOptionsError({
-      reason: "InvalidResumeState",
-      message: ResumeState.isResumeStateJson(resumeState)
-        ? "`resumeState` is a serialized ResumeState: decode it with ResumeState.deserialize first."
-        : "`resumeState` must be a ResumeState ({ steps: Map })."
-    })
+  return invalidResumeState(
+    ResumeState.isResumeStateJson(resumeState)
+      ? "`resumeState` is a serialized ResumeState: decode it with ResumeState.deserialize first."
+      : "`resumeState` must be a ResumeState ({ steps: Map })."
   )
 }
 
+// An observer must not change the run's outcome (nor lose its resume state): a throwing handler is logged.
 const toEventHandler = (onEvent: EventHandler | undefined) =>
   onEvent === undefined ? undefined : (event: WorkflowEvent): Effect.Effect<void> =>
     Effect.suspend(() => {
       const out = onEvent(event)
       return Effect.isEffect(out) ? out : Effect.void
-    })
+    }).pipe(
+      Effect.catchAllDefect((defect) =>
+        Effect.logWarning(`effect-resume: the onEvent handler failed on ${event._tag}; the run goes on`, defect))
+    )
 
 const execution = <A, E, R, I>(
   workflow: Workflow<A, E, R, I>,
@@ -156,7 +183,7 @@ const execution = <A, E, R, I>(
 const makeRun = (
   workflowName: string,
   steps: Map<string, ResumeState.ResumeStateEntry>,
-  options: RunOptions<any>,
+  options: { readonly retryFailed?: boolean | undefined; readonly onEvent?: EventHandler | undefined },
   onRecorded?: RunContext["onRecorded"]
 ): RunContext => ({
   workflowName,
@@ -170,7 +197,7 @@ const makeRun = (
 /** Runs a workflow, replaying whatever `resumeState` / `snapshot` recorded. */
 export const run = <A, E, R, I>(
   workflow: Workflow<A, E, R, I>,
-  options: RunOptions<I> = {}
+  ...[options = {} as RunOptions<I>]: OptionsArgs<I, RunOptions<I>>
 ): Effect.Effect<A, E | StepFailure | RunOptionsError, Exclude<R, WorkflowRun>> =>
   Effect.flatMap(initialSteps(options), (steps) =>
     Effect.flatten(execution(workflow, makeRun(workflow.name, steps, options), options.input as I)))
@@ -178,7 +205,7 @@ export const run = <A, E, R, I>(
 /** Runs a workflow and returns its outcome together with the state to resume it from. */
 export const runWithState = <A, E, R, I>(
   workflow: Workflow<A, E, R, I>,
-  options: RunOptions<I> = {}
+  ...[options = {} as RunOptions<I>]: OptionsArgs<I, RunOptions<I>>
 ): Effect.Effect<
   { readonly result: Exit.Exit<A, E | StepFailure>; readonly resumeState: ResumeState.ResumeState },
   RunOptionsError,
@@ -190,13 +217,12 @@ export const runWithState = <A, E, R, I>(
       (result) => ({ result, resumeState: ResumeState.fromMap(steps) })
     ))
 
-export interface DurableOptions<I = void> {
+export type DurableOptions<I = void> = {
   /** The run's id in the store. Running again with the same id resumes it. */
   readonly id: string
   readonly onEvent?: EventHandler | undefined
   readonly retryFailed?: boolean | undefined
-  readonly input?: I
-}
+} & InputOption<I>
 
 /** A checkpoint write failed inside a step; carried as a defect to the edge of runDurable, then failed as StoreError. */
 class CheckpointFailed extends Data.TaggedError("CheckpointFailed")<{ readonly error: StoreError }> {}

@@ -22,11 +22,16 @@ export class StepKeyConflictError extends Schema.TaggedError<StepKeyConflictErro
   message: Schema.String
 }) {}
 
-/** A step's `success` / `error` Schema could not encode its outcome, or decode a recorded one. */
+/**
+ * A step's `success` / `error` Schema could not encode its outcome (nothing is recorded, the step runs
+ * again on resume), or could not decode a recorded one.
+ */
 export class StepCodecError extends Schema.TaggedError<StepCodecError>()("StepCodecError", {
   reason: Schema.Literal("Encode", "Decode"),
   stepId: Schema.String,
   stepKey: Schema.String,
+  /** Encode: the value or error the step produced, kept so it is not lost. Decode: the recorded JSON. */
+  outcome: Schema.Unknown,
   message: Schema.String
 }) {}
 

@@ -105,13 +105,13 @@ describe("cache semantics", () => {
       expect((error as Workflow.StepKeyConflictError).message).toContain("\"shared\"")
       expect(yield* Ref.get(calls)).toBe(1)
 
-      // the same step id may use its key again (a loop): it gets its own recorded value back
-      const loop = Workflow.make("loop", Effect.gen(function*() {
-        const first = yield* Workflow.step("tick", counted(calls, Effect.succeed(1)))
-        const second = yield* Workflow.step("tick", counted(calls, Effect.succeed(2)))
-        return [first, second]
-      }))
-      expect(yield* Workflow.run(loop)).toEqual([1, 1])
+      // the same step twice with one key (a loop without per-call keys) is refused, not silently replayed
+      const loop = Workflow.make("loop", Effect.forEach([1, 2, 3], (i) => Workflow.step("fetch", counted(calls, Effect.succeed(i * 10)))))
+      const twice = yield* Effect.flip(Workflow.run(loop))
+      expect(twice).toMatchObject({ _tag: "StepKeyConflictError", reason: "DuplicateKey", stepId: "fetch", otherStepId: "fetch" })
+      expect(twice.message).toContain("Give each call its own key")
+      const keyed = Workflow.make("loop", Effect.forEach([1, 2, 3], (i) => Workflow.step("fetch", Effect.succeed(i * 10), { key: `fetch:${i}` })))
+      expect(yield* Workflow.run(keyed)).toEqual([10, 20, 30])
 
       // a recorded key read by another step after a code change is refused, not shared
       const v1 = Workflow.make("v", Workflow.step("old", Effect.succeed("old value"), { key: "k" }))
@@ -119,6 +119,17 @@ describe("cache semantics", () => {
       const saved = yield* Workflow.runWithState(v1)
       const diverged = yield* Effect.flip(Workflow.run(v2, { resumeState: saved.resumeState }))
       expect(diverged).toMatchObject({ _tag: "StepKeyConflictError", reason: "Divergence", stepId: "new", otherStepId: "old" })
+    }))
+
+  it.effect("Effect.retry around a step re-runs it after a failure, and records the final outcome", () =>
+    Effect.gen(function*() {
+      const attempts = yield* Ref.make(0)
+      const wf = Workflow.make("retry", Workflow.step("flaky", Effect.flatMap(Ref.updateAndGet(attempts, (n) => n + 1), (n): Effect.Effect<number, string> =>
+        n < 3 ? Effect.fail(`attempt ${n}`) : Effect.succeed(n))).pipe(Effect.retry({ times: 5 })))
+      const { result, resumeState } = yield* Workflow.runWithState(wf)
+      expect(result).toEqual(Exit.succeed(3))
+      expect(yield* Ref.get(attempts)).toBe(3)
+      expect(resumeState.steps.get("flaky")?.result).toEqual({ ok: true, value: 3 })
     }))
 
   it.effect("6. interruption is never cached", () =>
@@ -135,6 +146,11 @@ describe("cache semantics", () => {
       const state = collector.get()
       expect([...state.steps.keys()]).toEqual(["fast"])
       expect(yield* Ref.get(calls)).toBe(2)
+
+      // a typed failure whose cause also holds the interruption of a sibling fiber is still recorded
+      const mixed = Workflow.make("mixed", Workflow.step("race", Effect.all([Effect.fail("typed"), Effect.never], { concurrency: "unbounded" })))
+      const mixedRun = yield* Workflow.runWithState(mixed)
+      expect(mixedRun.resumeState.steps.get("race")?.result).toMatchObject({ ok: false, error: "typed", meta: { origin: "result" } })
 
       const self = Workflow.make("self", Workflow.step("interrupts", Effect.interrupt))
       const selfRun = yield* Workflow.runWithState(self)
@@ -167,7 +183,11 @@ describe("Schemas on steps", () => {
   it.effect("a value the Schema cannot encode is a StepCodecError, and a recorded value it cannot decode too", () =>
     Effect.gen(function*() {
       const wf = Workflow.make("bad", Workflow.step("n", Effect.succeed(-1 as number), { success: Schema.NonNegative }))
-      expect(yield* Effect.flip(Workflow.run(wf))).toMatchObject({ _tag: "StepCodecError", reason: "Encode", stepId: "n" })
+      const events: Array<string> = []
+      const { resumeState, result } = yield* Workflow.runWithState(wf, { onEvent: (e) => void events.push(e._tag) })
+      expect(Exit.isFailure(result) && Cause.squash(result.cause)).toMatchObject({ _tag: "StepCodecError", reason: "Encode", stepId: "n", outcome: -1 })
+      expect(events).toEqual(["WorkflowStart", "StepStart", "StepError", "WorkflowError"])
+      expect(resumeState.steps.size).toBe(0) // not recorded: the step runs again on resume
       const state = ResumeState.make([["n", { result: { ok: true, value: "not a number" }, stepId: "n" }]])
       const decodeWf = Workflow.make("bad", Workflow.step("n", Effect.succeed(1), { success: Schema.Number }))
       expect(yield* Effect.flip(Workflow.run(decodeWf, { resumeState: state }))).toMatchObject({ _tag: "StepCodecError", reason: "Decode" })
@@ -188,10 +208,10 @@ describe("lossy values without a Schema", () => {
       }))
       const { resumeState } = yield* Workflow.runWithState(wf)
       const warningsOf = (key: string) => resumeState.steps.get(key)?.warnings
-      expect(warningsOf("date")).toEqual([{ type: "lossy_value", stepId: "date", path: "$.when", reason: "non-json" }])
+      expect(warningsOf("date")).toEqual([{ type: "lossy_value", stepId: "date", stepKey: "date", path: "$.when", reason: "non-json" }])
       expect(resumeState.steps.get("date")?.result).toEqual({ ok: true, value: { when: "2026-01-01T00:00:00.000Z" } })
-      expect(warningsOf("circular")).toEqual([{ type: "lossy_value", stepId: "circular", path: "$.self", reason: "circular" }])
-      expect(warningsOf("throwing")).toEqual([{ type: "lossy_value", stepId: "throwing", path: "$.inner", reason: "encode-failed" }])
+      expect(warningsOf("circular")).toEqual([{ type: "lossy_value", stepId: "circular", stepKey: "circular", path: "$.self", reason: "circular" }])
+      expect(warningsOf("throwing")).toEqual([{ type: "lossy_value", stepId: "throwing", stepKey: "throwing", path: "$.inner", reason: "encode-failed" }])
       expect(warningsOf("plain")).toBeUndefined()
       const snapshot = ResumeState.toSnapshot(resumeState)
       expect(snapshot.warnings?.map((w) => w.reason)).toEqual(["non-json", "circular", "encode-failed"])
@@ -244,10 +264,24 @@ describe("run options", () => {
       expect(error.message).toContain("deserialize")
     }))
 
-  it.effect("input reaches a body defined as a function of it", () =>
+  it.effect("input reaches a body defined as a function of it, and is required by the types", () =>
     Effect.gen(function*() {
       const greet = Workflow.make("greet", (name: string) => Workflow.step("hello", Effect.succeed(`hello ${name}`)))
       expect(yield* Workflow.run(greet, { input: "Ada" })).toBe("hello Ada")
+      // @ts-expect-error the body takes an input, so run needs one
+      const missing = () => Workflow.run(greet)
+      // @ts-expect-error likewise inside the options
+      const missingInOptions = () => Workflow.runWithState(greet, { retryFailed: true })
+      expect([typeof missing, typeof missingInOptions]).toEqual(["function", "function"])
+    }))
+
+  it.effect("a hand-built ResumeState with a malformed entry is refused with the key and path", () =>
+    Effect.gen(function*() {
+      const bad = { steps: new Map([["a", { ok: true, value: 1 }]]) } as unknown as ResumeState.ResumeState
+      const error = yield* Effect.flip(Workflow.run(wf, { resumeState: bad }))
+      expect(error).toMatchObject({ _tag: "RunOptionsError", reason: "InvalidResumeState" })
+      expect(error.message).toContain("\"a\"")
+      expect(error.message).toContain("$.result")
     }))
 })
 
@@ -279,6 +313,18 @@ describe("events", () => {
       expect(replayEvents.map((e) => e._tag)).toEqual(["WorkflowStart", "StepComplete", "StepError", "WorkflowError"])
       expect(replayEvents[1]).toMatchObject({ cached: true, stepKey: "k1" })
       expect(collector.get()).toEqual(first.resumeState)
+    }))
+
+  it.effect("a throwing onEvent handler is logged and does not change the outcome", () =>
+    Effect.gen(function*() {
+      const wf = Workflow.make("w", Workflow.step("a", Effect.succeed(1)))
+      const { result, resumeState } = yield* Workflow.runWithState(wf, {
+        onEvent: () => {
+          throw new Error("observer bug")
+        }
+      })
+      expect(result).toEqual(Exit.succeed(1))
+      expect(resumeState.steps.size).toBe(1)
     }))
 
   it.effect("the collector's state equals runWithState's", () =>

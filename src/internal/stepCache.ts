@@ -41,20 +41,28 @@ export const runStep = <A, E, R>(
 ): Effect.Effect<A, E | StepFailure, R> => {
   const key = options?.key ?? id
   const owner = run.keyOwners.get(key)
-  if (owner !== undefined && owner !== id) {
-    return Effect.fail(
-      new StepKeyConflictError({
-        reason: "DuplicateKey",
-        stepId: id,
-        stepKey: key,
-        otherStepId: owner,
-        message: `Steps "${owner}" and "${id}" both use the cache key "${key}" in workflow "${run.workflowName}". ` +
-          `Give each step its own key.`
-      })
-    )
+  const recorded = run.steps.get(key)
+  if (owner !== undefined) {
+    // A key is visited once per run. A second visit is a retry of a failed attempt (Effect.retry around
+    // the step), which runs again; anything else would hand one step's value to another call.
+    if (owner !== id || recorded === undefined || recorded.result.ok) {
+      return Effect.fail(
+        new StepKeyConflictError({
+          reason: "DuplicateKey",
+          stepId: id,
+          stepKey: key,
+          otherStepId: owner,
+          message: owner === id
+            ? `Step "${id}" ran twice with the cache key "${key}" in workflow "${run.workflowName}". ` +
+              `Give each call its own key, e.g. { key: \`${id}:\${i}\` }.`
+            : `Steps "${owner}" and "${id}" both use the cache key "${key}" in workflow "${run.workflowName}". ` +
+              `Give each step its own key.`
+        })
+      )
+    }
+    return execute(run, id, key, effect, options)
   }
   run.keyOwners.set(key, id)
-  const recorded = run.steps.get(key)
   if (recorded !== undefined && (recorded.result.ok || !run.retryFailed)) {
     if (recorded.stepId !== undefined && recorded.stepId !== id) {
       return Effect.fail(
@@ -73,11 +81,12 @@ export const runStep = <A, E, R>(
   return execute(run, id, key, effect, options)
 }
 
-const codecError = (reason: "Encode" | "Decode", id: string, key: string, detail: string) =>
+const codecError = (reason: "Encode" | "Decode", id: string, key: string, detail: string, outcome?: unknown) =>
   new StepCodecError({
     reason,
     stepId: id,
     stepKey: key,
+    outcome,
     message: `Step "${id}" (key "${key}"): ${reason === "Encode" ? "cannot encode the outcome" : "cannot decode the recorded outcome"}: ${detail}`
   })
 
@@ -95,7 +104,7 @@ const replay = <A, E>(
     let value = result.value as A
     if (options?.success !== undefined) {
       const decoded = codecFor(options.success).decode(result.value)
-      if (decoded._tag === "Left") return Effect.fail(codecError("Decode", id, key, decoded.left.message))
+      if (decoded._tag === "Left") return Effect.fail(codecError("Decode", id, key, decoded.left.message, result.value))
       value = decoded.right
     }
     outcome = Effect.succeed(value)
@@ -108,7 +117,7 @@ const replay = <A, E>(
     let error = result.error as E
     if (options?.error !== undefined) {
       const decoded = codecFor(options.error).decode(result.error)
-      if (decoded._tag === "Left") return Effect.fail(codecError("Decode", id, key, decoded.left.message))
+      if (decoded._tag === "Left") return Effect.fail(codecError("Decode", id, key, decoded.left.message, result.error))
       error = decoded.right
     }
     outcome = Effect.fail(error)
@@ -129,6 +138,7 @@ const stepError = (
 
 const withWarnings = (
   id: string,
+  key: string,
   result: Snapshot.StepResult,
   copy: JsonCopy
 ): ResumeState.ResumeStateEntry =>
@@ -137,7 +147,7 @@ const withWarnings = (
     : {
       result,
       stepId: id,
-      warnings: copy.issues.map((issue) => ({ type: "lossy_value", stepId: id, path: issue.path, reason: issue.reason }))
+      warnings: copy.issues.map((issue) => ({ type: "lossy_value", stepId: id, stepKey: key, path: issue.path, reason: issue.reason }))
     }
 
 const encodeWith = (
@@ -175,13 +185,17 @@ const execute = <A, E, R>(
     const saved = run.onRecorded === undefined ? Effect.void : run.onRecorded(key, entry)
     return run.emit === undefined ? saved : Effect.zipRight(saved, run.emit(event))
   }
+  const unrecorded = (error: StepCodecError, durationMs: number): Effect.Effect<never, StepCodecError> =>
+    run.emit === undefined
+      ? Effect.fail(error)
+      : Effect.zipRight(run.emit(stepError(run, id, key, false, durationMs, error, undefined)), Effect.fail(error))
   const started = performance.now()
   const body = Effect.flatMap(Effect.exit(effect), (exit): Effect.Effect<A, E | StepFailure> => {
     const durationMs = performance.now() - started
     if (Exit.isSuccess(exit)) {
       const encoded = encodeWith(options?.success, exit.value)
-      if ("failure" in encoded) return Effect.fail(codecError("Encode", id, key, encoded.failure))
-      const entry = withWarnings(id, { ok: true, value: encoded.copy.json }, encoded.copy)
+      if ("failure" in encoded) return unrecorded(codecError("Encode", id, key, encoded.failure, exit.value), durationMs)
+      const entry = withWarnings(id, key, { ok: true, value: encoded.copy.json }, encoded.copy)
       const event = WorkflowEvent.StepComplete({
         workflowName: run.workflowName,
         stepId: id,
@@ -194,7 +208,7 @@ const execute = <A, E, R>(
     }
     const cause = exit.cause
     // An interrupted step did not finish: it must run again on resume, so nothing is recorded.
-    if (Cause.isInterrupted(cause)) {
+    if (Cause.isInterruptedOnly(cause)) {
       return run.emit === undefined
         ? Effect.failCause(cause)
         : Effect.zipRight(run.emit(stepError(run, id, key, false, durationMs, cause, undefined)), Effect.failCause(cause))
@@ -205,9 +219,9 @@ const execute = <A, E, R>(
       const encoded = encodeWith(options?.error, error)
       if ("failure" in encoded) {
         // Not recorded: the step runs again on resume rather than replay an error its Schema rejects.
-        return Effect.fail(codecError("Encode", id, key, encoded.failure))
+        return unrecorded(codecError("Encode", id, key, encoded.failure, error), durationMs)
       }
-      const entry = withWarnings(id, {
+      const entry = withWarnings(id, key, {
         ok: false,
         error: encoded.copy.json,
         cause: { type: "fail", ...messageOf(error) },

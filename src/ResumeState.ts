@@ -106,16 +106,23 @@ export const isResumeStateJson = (u: unknown): boolean =>
 
 /** The reference's `toResumeState`: the steps of a snapshot, ready for `Workflow.run({ resumeState })`. */
 export const fromSnapshot = (snapshot: WorkflowSnapshot): ResumeState => {
-  const warningsByStep = new Map<string, Array<LossyWarning>>()
+  const entries = Object.entries(snapshot.steps)
+  // Each warning goes to exactly one entry: the one its stepKey names; without a key (the reference's
+  // warnings), the first entry recorded by its stepId, else the entry keyed by the stepId.
+  const warningsByKey = new Map<string, Array<LossyWarning>>()
   for (const warning of snapshot.warnings ?? []) {
-    const list = warningsByStep.get(warning.stepId)
+    const key = warning.stepKey ??
+      entries.find(([, stored]) => stored.stepId === warning.stepId)?.[0] ??
+      (Object.hasOwn(snapshot.steps, warning.stepId) ? warning.stepId : undefined)
+    if (key === undefined) continue
+    const list = warningsByKey.get(key)
     if (list) list.push(warning)
-    else warningsByStep.set(warning.stepId, [warning])
+    else warningsByKey.set(key, [warning])
   }
   const steps = new Map<string, ResumeStateEntry>()
-  for (const [key, stored] of Object.entries(snapshot.steps)) {
+  for (const [key, stored] of entries) {
     const { stepId, ...result } = stored
-    const warnings = stepId === undefined ? undefined : warningsByStep.get(stepId)
+    const warnings = warningsByKey.get(key)
     steps.set(key, {
       result: result as StepResult,
       ...(stepId === undefined ? {} : { stepId }),

@@ -73,6 +73,8 @@ export type LossyReason = typeof LossyReason.Type
 export const LossyWarning = Schema.Struct({
   type: Schema.Literal("lossy_value"),
   stepId: Schema.String,
+  /** Our extension: the cache key of the entry the warning is about (one step id may record many keys). */
+  stepKey: Schema.optionalWith(Schema.String, { exact: true }),
   path: Schema.String,
   reason: LossyReason
 })
@@ -145,9 +147,13 @@ export const merge = (base: WorkflowSnapshot, delta: WorkflowSnapshot): Workflow
   const metadata = base.metadata === undefined && delta.metadata === undefined
     ? undefined
     : { ...base.metadata, ...delta.metadata }
+  // a warning about a step that delta replaces goes with it
   const warnings = base.warnings === undefined && delta.warnings === undefined
     ? undefined
-    : [...(base.warnings ?? []), ...(delta.warnings ?? [])]
+    : [
+      ...(base.warnings ?? []).filter((w) => w.stepKey === undefined || !Object.hasOwn(delta.steps, w.stepKey)),
+      ...(delta.warnings ?? [])
+    ]
   return {
     formatVersion: 1,
     steps: { ...base.steps, ...delta.steps },

@@ -67,6 +67,17 @@ describe("Workflow.runDurable", () => {
       expect(ResumeState.isStepComplete(state, "charge")).toBe(true)
     }).pipe(Effect.provide(store)))
 
+  it.effect("lossy warnings stay with their own entry across resumed runs (one step id, many keys)", () =>
+    Effect.gen(function*() {
+      const wf = Workflow.make("loop", Effect.forEach([1, 2, 3], (i) =>
+        Workflow.step("item", Effect.succeed(i === 1 ? { at: new Date(0) } : { n: i }), { key: `item:${i}` })))
+      for (let run = 0; run < 5; run++) yield* Workflow.runDurable(wf, { id: "lossy-loop" })
+      const snapshot = yield* loadSnapshot("lossy-loop")
+      expect(snapshot.warnings).toEqual([{ type: "lossy_value", stepId: "item", stepKey: "item:1", path: "$.at", reason: "non-json" }])
+      const state = Option.getOrThrow(yield* SnapshotStore.loadResumeState("lossy-loop"))
+      expect(state.steps.get("item:2")?.warnings).toBeUndefined()
+    }).pipe(Effect.provide(store)))
+
   it.effect("a checkpoint that cannot be written fails the run with the StoreError", () =>
     Effect.gen(function*() {
       let saves = 0

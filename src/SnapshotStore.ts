@@ -70,13 +70,35 @@ export const saveStep = (id: string, key: string, entry: ResumeState.ResumeState
 /** The JSON a backend stores (what `JSON.stringify(state)` gives): a serialized ResumeState or a snapshot. */
 export type StoredJson = ResumeState.ResumeStateJson | Snapshot.WorkflowSnapshot
 
+const invalidSave = (what: string, errors: ReadonlyArray<{ readonly path: string; readonly message: string }>) =>
+  new StoreError({
+    reason: "InvalidOption",
+    message: `Cannot save ${what}: ${errors.slice(0, 3).map((e) => `${e.path}: ${e.message}`).join("; ")}`
+  })
+
+const checkEntries = (
+  entries: Iterable<readonly [string, ResumeState.ResumeStateEntry]>
+): Either.Either<void, StoreError> => {
+  for (const [key, entry] of entries) {
+    const decoded = ResumeState.decodeEntry(entry)
+    if (decoded._tag === "Left") return Either.left(invalidSave(`step ${JSON.stringify(key)}`, decoded.left.errors))
+  }
+  return Either.void
+}
+
 /**
- * Checks what is being saved, and makes sure `JSON.stringify` of it loses nothing: a ResumeState built
- * by hand (`{ steps: new Map() }`) is rewrapped so that it serializes itself.
+ * Checks what is being saved, so that what is stored always loads back (JSON, and the right shape),
+ * and makes sure `JSON.stringify` of it loses nothing: a ResumeState built by hand
+ * (`{ steps: new Map() }`) is rewrapped so that it serializes itself.
  */
 export const normalizeStored = (state: Stored): Either.Either<Stored, StoreError> => {
-  if (ResumeState.isResumeState(state)) return Either.right(ResumeState.fromMap(state.steps))
-  if (Snapshot.looksLike(state)) return Either.right(state)
+  if (ResumeState.isResumeState(state)) {
+    return Either.map(checkEntries(state.steps), () => ResumeState.fromMap(state.steps))
+  }
+  if (Snapshot.looksLike(state)) {
+    const validated = Snapshot.validate(state)
+    return validated.valid ? Either.right(state) : Either.left(invalidSave("an invalid WorkflowSnapshot", validated.errors))
+  }
   return Either.left(
     new StoreError({ reason: "InvalidOption", message: "save expects a ResumeState ({ steps: Map }) or a WorkflowSnapshot" })
   )
@@ -177,8 +199,12 @@ const checkLimit = (limit: number | undefined): Effect.Effect<void, StoreError> 
  */
 export const fromBackend = (backend: Backend, options: { readonly prefix?: string | undefined; readonly name: string }): SnapshotStoreService => {
   const prefix = options.prefix ?? ""
+  // no stack capture: spans sit on every checkpoint, and a stack trace per span is most of their cost
   const span = (op: string, id?: string) =>
-    Effect.withSpan(`${options.name}.${op}`, id === undefined ? undefined : { attributes: { id } })
+    Effect.withSpan(`${options.name}.${op}`, { captureStackTrace: false, ...(id === undefined ? {} : { attributes: { id } }) })
+  // Stores without native appends read, merge and save: one at a time, or parallel steps would
+  // overwrite each other's checkpoints.
+  const appendLock = Effect.unsafeMakeSemaphore(1)
   const load: SnapshotStoreService["load"] = (id) =>
     backend.load(prefix + id).pipe(
       Effect.flatMap(Option.match({
@@ -188,12 +214,15 @@ export const fromBackend = (backend: Backend, options: { readonly prefix?: strin
       span("load", id)
     )
   const appendSteps: SnapshotStoreService["appendSteps"] = (id, entries) =>
-    (backend.appendSteps !== undefined
-      ? backend.appendSteps(prefix + id, entries)
-      : Effect.flatMap(load(id), (stored) =>
-        backend.save(prefix + id, withSteps(Option.getOrElse(stored, () => ResumeState.empty), entries)))).pipe(
-        span("appendSteps", id)
-      )
+    Effect.zipRight(
+      checkEntries(entries),
+      backend.appendSteps !== undefined
+        ? backend.appendSteps(prefix + id, entries)
+        : appendLock.withPermits(1)(
+          Effect.flatMap(load(id), (stored) =>
+            backend.save(prefix + id, withSteps(Option.getOrElse(stored, () => ResumeState.empty), entries)))
+        )
+    ).pipe(span("appendSteps", id))
   return SnapshotStore.of({
     appendSteps,
     saveStep: (id, key, entry) => appendSteps(id, [[key, entry]]),

@@ -124,6 +124,37 @@ export const suite = (
         })
       ))
 
+    it.scoped("what cannot load back is refused at save time with a StoreError, not stored", () =>
+      withStore((store) =>
+        Effect.gen(function*() {
+          const id = scope() + "refused"
+          const badSnapshot = { ...snapshotOf(1), formatVersion: 2 } as unknown as Snapshot.WorkflowSnapshot
+          const notJson = ResumeState.make([["k", { result: { ok: true, value: 10n as unknown as Snapshot.JsonValue } }]])
+          const malformed = ResumeState.make([["k", { result: { ok: "yes" } } as unknown as ResumeState.ResumeStateEntry]])
+          for (const state of [badSnapshot, notJson, malformed]) {
+            const error = yield* Effect.flip(store.save(id, state))
+            expect(error).toMatchObject({ _tag: "StoreError", reason: "InvalidOption" })
+          }
+          const stepError = yield* Effect.flip(store.saveStep(id, "k", { result: { ok: true, value: 10n as unknown as Snapshot.JsonValue } }))
+          expect(stepError).toMatchObject({ _tag: "StoreError", reason: "InvalidOption" })
+          expect(stepError.message).toContain("$.result.value")
+          expect(yield* store.load(id)).toEqual(Option.none())
+        })
+      ))
+
+    it.scoped("parallel saveStep calls on one run all land", () =>
+      withStore((store) =>
+        Effect.gen(function*() {
+          const id = scope() + "parallel"
+          const keys = Array.from({ length: 10 }, (_, i) => `s${i}`)
+          yield* Effect.forEach(keys, (key) => store.saveStep(id, key, { result: { ok: true, value: key }, stepId: key }), {
+            concurrency: "unbounded"
+          })
+          const loaded = Option.getOrThrow(yield* store.loadResumeState(id))
+          expect([...loaded.steps.keys()].sort()).toEqual(keys)
+        })
+      ))
+
     it.scoped("a bad limit is a StoreError", () =>
       withStore((store) =>
         Effect.gen(function*() {

@@ -26,13 +26,24 @@ export interface ResumableStore extends SnapshotStore {
 
 export const fromLayer = (layer: Layer.Layer<SnapshotStoreModule.SnapshotStore, SnapshotStoreModule.StoreError>): ResumableStore => {
   let runtime: ManagedRuntime.ManagedRuntime<SnapshotStoreModule.SnapshotStore, SnapshotStoreModule.StoreError> | undefined
+  let built = false
   let closed = false
-  const use = <A>(f: (store: SnapshotStoreModule.SnapshotStoreService) => Effect.Effect<A, SnapshotStoreModule.StoreError>) => {
-    if (closed) {
-      return Promise.reject(new StoreError({ reason: "InvalidOption", message: "The store is closed" }))
+  const use = async <A>(f: (store: SnapshotStoreModule.SnapshotStoreService) => Effect.Effect<A, SnapshotStoreModule.StoreError>) => {
+    if (closed) throw new StoreError({ reason: "InvalidOption", message: "The store is closed" })
+    const current = runtime ??= ManagedRuntime.make(layer)
+    try {
+      const out = await runOrReject(current, Effect.flatMap(SnapshotStore, f))
+      built = true
+      return out
+    } catch (error) {
+      // A ManagedRuntime keeps a failed build forever: drop it, so the next call connects afresh
+      // (the database may be up by then). Once built, the pool reconnects by itself.
+      if (!built && runtime === current) {
+        runtime = undefined
+        await current.dispose()
+      }
+      throw error
     }
-    runtime ??= ManagedRuntime.make(layer)
-    return runOrReject(runtime, Effect.flatMap(SnapshotStore, f))
   }
   return {
     save: (id, state) => use((store) => store.save(id, state)),

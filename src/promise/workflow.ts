@@ -188,9 +188,19 @@ export interface PromiseWorkflow<Deps> {
   ) => Promise<{ readonly result: Result<T>; readonly resumeState: ResumeState.ResumeState }>
 }
 
-/** A step promise rejected with this carries the step's Effect failure out through user code. */
-class StepAborted {
-  constructor(readonly cause: Cause.Cause<unknown>) {}
+/**
+ * What a failed `step` promise rejects with, so that user code which catches it sees an Error that
+ * says which step failed and why; rethrown (or left uncaught), it carries the step's failure to the run.
+ */
+export class StepFailedError extends Error {
+  override readonly name = "StepFailedError"
+  /** The step's typed error (an `{ ok: false }` Result's error), or its defect (what the dep threw). */
+  readonly error: unknown
+  constructor(readonly stepId: string, readonly failure: Cause.Cause<unknown>) {
+    const error = Cause.squash(failure)
+    super(`Step "${stepId}" failed: ${error instanceof Error ? error.message : String(error)}`)
+    this.error = error
+  }
 }
 
 const depEffect = <R>(fn: () => R | PromiseLike<R>): Effect.Effect<unknown, unknown> =>
@@ -200,23 +210,22 @@ const depEffect = <R>(fn: () => R | PromiseLike<R>): Effect.Effect<unknown, unkn
 
 const body = <T, Deps>(fn: WorkflowFn<T, Deps>, deps: Deps): Effect.Effect<T, unknown, Workflow.WorkflowRun> =>
   Effect.gen(function*() {
-    const run = yield* Workflow.WorkflowRun
-    const runtime = yield* Effect.runtime<never>()
+    const runtime = yield* Effect.runtime<Workflow.WorkflowRun>()
+    // the runtime captured here already holds the WorkflowRun service: each step runs on it directly
+    const runPromiseExit = Runtime.runPromiseExit(runtime)
     const step: Step = async (id, thunk, options) => {
-      const exit = await Runtime.runPromiseExit(runtime)(
-        Workflow.step(id, depEffect(thunk), options?.key === undefined ? undefined : { key: options.key }).pipe(
-          Effect.provideService(Workflow.WorkflowRun, run)
-        )
+      const exit = await runPromiseExit(
+        Workflow.step(id, depEffect(thunk), options?.key === undefined ? undefined : { key: options.key })
       )
       if (Exit.isSuccess(exit)) return exit.value as never
-      throw new StepAborted(exit.cause)
+      throw new StepFailedError(id, exit.cause)
     }
     return yield* Effect.tryPromise({
       try: async () => await fn({ step, deps }),
       catch: (thrown) => thrown
     }).pipe(
       Effect.catchAll((thrown) =>
-        thrown instanceof StepAborted ? Effect.failCause(thrown.cause) : Effect.die(thrown)
+        thrown instanceof StepFailedError ? Effect.failCause(thrown.failure) : Effect.die(thrown)
       )
     )
   })
@@ -256,7 +265,8 @@ export const createWorkflow = <Deps>(name: string, deps: Deps, options: Workflow
           retryFailed: options.retryFailed,
           onEvent: onEvent === undefined ? undefined : (event) => onEvent(toPromiseEvent(workflowId, event))
         }),
-        ({ result, resumeState }) => ({ result: toResult(result), resumeState })
+        // a copy: a step the fn started but did not await may still finish, and must not change it
+        ({ result, resumeState }) => ({ result: toResult(result), resumeState: ResumeState.make(resumeState.steps) })
       )
     )
   }

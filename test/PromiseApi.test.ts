@@ -1,0 +1,64 @@
+// The Promise API beyond the docs' examples: failure shapes, store recovery, in-flight steps.
+import { sqlite } from "effect-resume/sqlite"
+import { createWorkflow, err, StepFailedError } from "effect-resume/workflow"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { describe, expect, it } from "vitest"
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-resume-promise-"))
+
+describe("Promise API", () => {
+  it("a failed step caught in user code is an Error naming the step and carrying the error", async () => {
+    const workflow = createWorkflow("w", {})
+    const result = await workflow.run(async ({ step }) => {
+      try {
+        await step("charge", () => err({ code: "card_declined" }))
+        return "charged"
+      } catch (e) {
+        expect(e).toBeInstanceOf(StepFailedError)
+        expect(e).toBeInstanceOf(Error)
+        expect((e as StepFailedError).stepId).toBe("charge")
+        expect((e as StepFailedError).error).toEqual({ code: "card_declined" })
+        expect((e as Error).message).toContain("charge")
+        return "fallback"
+      }
+    })
+    expect(result).toEqual({ ok: true, value: "fallback" })
+  })
+
+  it("a failed Result and a throw both end the run with ok: false and the error", async () => {
+    const workflow = createWorkflow("w", {})
+    expect(await workflow.run(async ({ step }) => step("a", () => err("nope")))).toEqual({ ok: false, error: "nope" })
+    const thrown = await workflow.run(async ({ step }) => step("b", () => { throw new TypeError("bad") }))
+    expect(thrown.ok).toBe(false)
+    if (!thrown.ok) expect(thrown.error).toMatchObject({ name: "TypeError", message: "bad" })
+  })
+
+  it("the returned resumeState does not change when an un-awaited step finishes later", async () => {
+    const workflow = createWorkflow("w", {})
+    let finishSlow: () => void = () => {}
+    const slowDone = new Promise<void>((resolve) => (finishSlow = resolve))
+    const { resumeState } = await workflow.runWithState(async ({ step }) => {
+      void step("slow", () => slowDone.then(() => "late"))
+      await step("fast", () => "now")
+      return "done"
+    })
+    const keys = [...resumeState.steps.keys()]
+    finishSlow()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect([...resumeState.steps.keys()]).toEqual(keys)
+    expect(keys).toContain("fast")
+  })
+
+  it("a store whose first use failed connects again on the next call", async () => {
+    const missing = path.join(dir, "later")
+    const store = sqlite(path.join(missing, "wf.db"))
+    const error = await store.list().then(() => undefined, (e: unknown) => e)
+    expect(error).toMatchObject({ _tag: "StoreError", reason: "Connection" })
+    fs.mkdirSync(missing)
+    expect(await store.list()).toEqual([])
+    await store.close()
+    await expect(store.list()).rejects.toMatchObject({ reason: "InvalidOption", message: "The store is closed" })
+  })
+})

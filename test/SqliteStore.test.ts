@@ -60,7 +60,7 @@ describe("SqliteStore", () => {
         Effect.provide(SqliteClient.layer({ filename: old })),
         Effect.orDie
       )
-      expect(migrations.map((m) => m.migration_id)).toEqual([1, 2])
+      expect(migrations.map((m) => m.migration_id)).toEqual([1, 2, 3])
     }))
 
   it.effect("an unopenable file is a StoreError with reason Connection", () =>

@@ -63,6 +63,33 @@ const queryError = (op: string) => (cause: SqlError.SqlError) =>
 
 const stepsTable = (table: string) => `${table}_steps`
 
+/**
+ * A step row written bumps its document's updated_at and seq (list order) in the same statement, by
+ * trigger: one commit, so one fsync, per checkpoint. The names are validated identifiers.
+ */
+const touchOnAppend = (sql: SqlClient.SqlClient, table: string) =>
+  sql.onDialectOrElse({
+    pg: () =>
+      Effect.zipRight(
+        sql.unsafe(`CREATE OR REPLACE FUNCTION "${table}_touch"() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN
+            UPDATE "${table}" SET updated_at = now(), seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM "${table}")
+              WHERE id = NEW.run_id;
+            RETURN NULL;
+          END $$`),
+        sql.unsafe(`CREATE TRIGGER "${table}_steps_touch" AFTER INSERT OR UPDATE ON "${table}_steps"
+          FOR EACH ROW EXECUTE FUNCTION "${table}_touch"()`)
+      ),
+    orElse: () => {
+      const body = `UPDATE "${table}" SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+        seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM "${table}") WHERE id = NEW.run_id;`
+      return Effect.zipRight(
+        sql.unsafe(`CREATE TRIGGER IF NOT EXISTS "${table}_steps_touch_insert" AFTER INSERT ON "${table}_steps" BEGIN ${body} END`),
+        sql.unsafe(`CREATE TRIGGER IF NOT EXISTS "${table}_steps_touch_update" AFTER UPDATE ON "${table}_steps" BEGIN ${body} END`)
+      )
+    }
+  })
+
 const migrate = (table: string) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) => {
     const t = sql(table)
@@ -116,7 +143,8 @@ const migrate = (table: string) =>
     const run = Migrator.make({})({
       loader: Migrator.fromRecord({
         "1_create_snapshots": Effect.zipRight(createTable, sql`CREATE INDEX IF NOT EXISTS ${index} ON ${t} (seq)`),
-        "2_incremental_steps": addSteps
+        "2_incremental_steps": addSteps,
+        "3_touch_on_append": touchOnAppend(sql, table)
       }),
       table: migrations
     })
@@ -195,9 +223,10 @@ export const make = (options: SqlStoreOptions = {}): Effect.Effect<SnapshotStore
         )
       },
       appendSteps: (id, entries) => {
+        // writes nothing when the document exists; the step row's trigger then bumps its list order
         const ensureDocument = sql`INSERT INTO ${t} (id, body, updated_at, seq, generation)
           VALUES (${id}, ${emptyState}, ${now}, ${nextSeq}, ${crypto.randomUUID()})
-          ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, seq = excluded.seq`
+          ON CONFLICT (id) DO NOTHING`
         const appendOne = (key: string, entry: unknown) =>
           sql`INSERT INTO ${steps} (run_id, step_key, generation, position, entry)
             SELECT d.id, CAST(${key} AS TEXT), d.generation,

@@ -4,6 +4,7 @@
  */
 import { Cause, Context, Data, Effect, Exit, Option } from "effect"
 import { type RunContext, runStep, type StepOptions } from "./internal/stepCache.js"
+import { markTrusted } from "./internal/trusted.js"
 import * as ResumeState from "./ResumeState.js"
 import * as Snapshot from "./Snapshot.js"
 import { SnapshotStore, type StoreError } from "./SnapshotStore.js"
@@ -249,14 +250,15 @@ export const runDurable = <A, E, R, I>(
     }
     const save = (status: Snapshot.ExecutionStatus) => {
       const now = new Date().toISOString()
+      // loaded entries were validated on load, new ones built by the step cache: nothing to re-check
       return store.save(
         options.id,
-        ResumeState.toSnapshot(ResumeState.fromMap(steps), {
+        markTrusted(ResumeState.toSnapshot(ResumeState.fromMap(steps), {
           status,
           metadata,
           now,
           ...(status === "running" ? {} : { completedAt: now })
-        })
+        }))
       )
     }
     yield* save("running")

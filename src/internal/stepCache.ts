@@ -9,6 +9,7 @@ import { WorkflowEvent } from "../WorkflowEvent.js"
 import { ReplayedDefect, StepCodecError, type StepFailure, StepKeyConflictError } from "../WorkflowError.js"
 import { codecFor } from "./codec.js"
 import { type JsonCopy, toJson } from "./json.js"
+import { markTrusted } from "./trusted.js"
 
 /** What `step` needs from its run. */
 export interface RunContext {
@@ -182,7 +183,8 @@ const execute = <A, E, R>(
 ): Effect.Effect<A, E | StepFailure, R> => {
   const record = (entry: ResumeState.ResumeStateEntry, event: WorkflowEvent): Effect.Effect<void> => {
     run.steps.set(key, entry)
-    const saved = run.onRecorded === undefined ? Effect.void : run.onRecorded(key, entry)
+    // built here from a JSON copy, so valid by construction: the store need not check it again
+    const saved = run.onRecorded === undefined ? Effect.void : run.onRecorded(key, markTrusted(entry))
     return run.emit === undefined ? saved : Effect.zipRight(saved, run.emit(event))
   }
   const unrecorded = (error: StepCodecError, durationMs: number): Effect.Effect<never, StepCodecError> =>

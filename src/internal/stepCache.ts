@@ -2,7 +2,7 @@
  * The step cache: a step with a recorded outcome replays it, otherwise it executes and its outcome is
  * recorded. This is the per-step hot path: no Schema is built here, and nothing is copied but the value.
  */
-import { Cause, Effect, Exit, Option, type Schema } from "effect"
+import { Cause, Effect, Either, Exit, Option, type Schema } from "effect"
 import type * as ResumeState from "../ResumeState.js"
 import type * as Snapshot from "../Snapshot.js"
 import { WorkflowEvent } from "../WorkflowEvent.js"
@@ -91,6 +91,18 @@ const codecError = (reason: "Encode" | "Decode", id: string, key: string, detail
     message: `Step "${id}" (key "${key}"): ${reason === "Encode" ? "cannot encode the outcome" : "cannot decode the recorded outcome"}: ${detail}`
   })
 
+/** A recorded value or error as the step's type: decoded with the step's Schema, or as is without one. */
+const decodeRecorded = (
+  schema: Schema.Schema<any, any> | undefined,
+  json: Snapshot.JsonValue,
+  id: string,
+  key: string
+): Either.Either<unknown, StepCodecError> => {
+  if (schema === undefined) return Either.right(json)
+  const decoded = codecFor(schema).decode(json)
+  return decoded._tag === "Left" ? Either.left(codecError("Decode", id, key, decoded.left.message, json)) : Either.right(decoded.right)
+}
+
 const replay = <A, E>(
   run: RunContext,
   id: string,
@@ -102,27 +114,19 @@ const replay = <A, E>(
   let outcome: Effect.Effect<A, E | StepFailure>
   let event: WorkflowEvent
   if (result.ok) {
-    let value = result.value as A
-    if (options?.success !== undefined) {
-      const decoded = codecFor(options.success).decode(result.value)
-      if (decoded._tag === "Left") return Effect.fail(codecError("Decode", id, key, decoded.left.message, result.value))
-      value = decoded.right
-    }
-    outcome = Effect.succeed(value)
+    const value = decodeRecorded(options?.success, result.value, id, key)
+    if (value._tag === "Left") return Effect.fail(value.left)
+    outcome = Effect.succeed(value.right as A)
     event = WorkflowEvent.StepComplete({ workflowName: run.workflowName, stepId: id, stepKey: key, cached: true, durationMs: 0, entry })
   } else if (result.meta?.origin === "throw") {
     const defect = new ReplayedDefect(result.error, result.cause)
     outcome = Effect.die(defect)
     event = stepError(run, id, key, true, 0, defect, entry)
   } else {
-    let error = result.error as E
-    if (options?.error !== undefined) {
-      const decoded = codecFor(options.error).decode(result.error)
-      if (decoded._tag === "Left") return Effect.fail(codecError("Decode", id, key, decoded.left.message, result.error))
-      error = decoded.right
-    }
-    outcome = Effect.fail(error)
-    event = stepError(run, id, key, true, 0, error, entry)
+    const error = decodeRecorded(options?.error, result.error, id, key)
+    if (error._tag === "Left") return Effect.fail(error.left)
+    outcome = Effect.fail(error.right as E)
+    event = stepError(run, id, key, true, 0, error.right, entry)
   }
   return run.emit === undefined ? outcome : Effect.zipRight(run.emit(event), outcome)
 }

@@ -4,6 +4,7 @@
  */
 import { Context, Effect, Either, Layer, Option, Schema, type Scope } from "effect"
 import { isTrusted } from "./internal/trusted.js"
+import { describeIssues } from "./internal/issues.js"
 import * as ResumeState from "./ResumeState.js"
 import * as Snapshot from "./Snapshot.js"
 
@@ -74,7 +75,7 @@ export type StoredJson = ResumeState.ResumeStateJson | Snapshot.WorkflowSnapshot
 const invalidSave = (what: string, errors: ReadonlyArray<{ readonly path: string; readonly message: string }>) =>
   new StoreError({
     reason: "InvalidOption",
-    message: `Cannot save ${what}: ${errors.slice(0, 3).map((e) => `${e.path}: ${e.message}`).join("; ")}`
+    message: `Cannot save ${what}: ${describeIssues(errors)}`
   })
 
 const checkEntries = (
@@ -121,7 +122,7 @@ export const fromStoredJson = (id: string, json: unknown): Either.Either<Stored,
       new StoreError({
         reason: "Decode",
         message: `Stored state "${id}" is neither a ResumeState nor a valid WorkflowSnapshot: ${
-          validated.errors.slice(0, 3).map((e) => `${e.path}: ${e.message}`).join("; ")
+          describeIssues(validated.errors)
         }`
       })
     )

@@ -5,6 +5,7 @@
 import { Cause, Context, Data, Effect, Exit, Option } from "effect"
 import { type RunContext, runStep, type StepOptions } from "./internal/stepCache.js"
 import { markTrusted } from "./internal/trusted.js"
+import { describeIssues } from "./internal/issues.js"
 import * as ResumeState from "./ResumeState.js"
 import * as Snapshot from "./Snapshot.js"
 import { SnapshotStore, type StoreError } from "./SnapshotStore.js"
@@ -122,7 +123,7 @@ const initialSteps = (options: {
         new RunOptionsError({
           reason: "InvalidSnapshot",
           message: `The \`snapshot\` option is not a valid WorkflowSnapshot: ${
-            validated.errors.slice(0, 3).map((e) => `${e.path}: ${e.message}`).join("; ")
+            describeIssues(validated.errors)
           }`
         })
       )

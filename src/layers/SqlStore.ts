@@ -209,6 +209,10 @@ export const make = (options: SqlStoreOptions = {}): Effect.Effect<SnapshotStore
         catch: (cause) => new StoreError({ reason: "Decode", message: `${what} is not valid JSON`, cause })
       })
 
+    const removeStale = (id: string) =>
+      sql`DELETE FROM ${steps} WHERE run_id = ${id} AND NOT EXISTS (
+        SELECT 1 FROM ${t} d WHERE d.id = ${id} AND d.generation = ${steps}.generation)`
+
     return fromBackend({
       save: (id, state) => {
         const generation = crypto.randomUUID()
@@ -216,8 +220,9 @@ export const make = (options: SqlStoreOptions = {}): Effect.Effect<SnapshotStore
           VALUES (${id}, ${JSON.stringify(state)}, ${now}, ${nextSeq}, ${generation})
           ON CONFLICT (id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at,
             seq = excluded.seq, generation = excluded.generation`.pipe(
-          // steps appended before this save are no longer visible; removing them is housekeeping
-          Effect.zipRight(sql`DELETE FROM ${steps} WHERE run_id = ${id} AND generation <> ${generation}`),
+          // steps of an older generation are no longer visible; removing them is housekeeping. Measured
+          // against the document's generation now, not this save's: another writer may have saved since.
+          Effect.zipRight(removeStale(id)),
           Effect.asVoid,
           Effect.mapError(queryError("save"))
         )
@@ -265,8 +270,8 @@ export const make = (options: SqlStoreOptions = {}): Effect.Effect<SnapshotStore
         ),
       delete: (id) =>
         sql`DELETE FROM ${t} WHERE id = ${id}`.pipe(
-          // the steps are invisible once the document is gone; a new document gets a new generation
-          Effect.zipRight(sql`DELETE FROM ${steps} WHERE run_id = ${id}`),
+          // the steps are invisible once the document is gone; a document saved again since keeps its own
+          Effect.zipRight(removeStale(id)),
           Effect.asVoid,
           Effect.mapError(queryError("delete"))
         ),

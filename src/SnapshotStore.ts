@@ -3,7 +3,8 @@
  * of this one Tag; `make` turns a plain five-method adapter (the reference's custom store) into one.
  */
 import { Context, Effect, Either, Layer, Option, Schema, type Scope } from "effect"
-import { isTrusted } from "./internal/trusted.js"
+import { keyedLock } from "./internal/keyedLock.js"
+import { registerUncheckedAppend } from "./internal/trusted.js"
 import { describeIssues } from "./internal/issues.js"
 import * as ResumeState from "./ResumeState.js"
 import * as Snapshot from "./Snapshot.js"
@@ -82,7 +83,6 @@ const checkEntries = (
   entries: Iterable<readonly [string, ResumeState.ResumeStateEntry]>
 ): Either.Either<void, StoreError> => {
   for (const [key, entry] of entries) {
-    if (isTrusted(entry)) continue
     const decoded = ResumeState.decodeEntry(entry)
     if (decoded._tag === "Left") return Either.left(invalidSave(`step ${JSON.stringify(key)}`, decoded.left.errors))
   }
@@ -99,7 +99,6 @@ export const normalizeStored = (state: Stored): Either.Either<Stored, StoreError
     return Either.map(checkEntries(state.steps), () => ResumeState.fromMap(state.steps))
   }
   if (Snapshot.looksLike(state)) {
-    if (isTrusted(state)) return Either.right(state)
     const validated = Snapshot.validate(state)
     return validated.valid ? Either.right(state) : Either.left(invalidSave("an invalid WorkflowSnapshot", validated.errors))
   }
@@ -110,7 +109,12 @@ export const normalizeStored = (state: Stored): Either.Either<Stored, StoreError
 
 /** What a backend loaded (a serialized ResumeState, a snapshot, or a live ResumeState from a custom adapter), checked. */
 export const fromStoredJson = (id: string, json: unknown): Either.Either<Stored, StoreError> => {
-  if (ResumeState.isResumeState(json)) return Either.right(json)
+  if (ResumeState.isResumeState(json)) {
+    return Either.mapBoth(checkEntries(json.steps), {
+      onLeft: (error) => new StoreError({ reason: "Decode", message: `Stored state "${id}" is corrupt: ${error.message}` }),
+      onRight: () => json
+    })
+  }
   if (ResumeState.isResumeStateJson(json)) {
     return Either.mapLeft(ResumeState.deserializeEither(json), (error) =>
       new StoreError({ reason: "Decode", message: `Stored state "${id}" is corrupt: ${error.message}`, cause: error }))
@@ -206,9 +210,9 @@ export const fromBackend = (backend: Backend, options: { readonly prefix?: strin
   // no stack capture: spans sit on every checkpoint, and a stack trace per span is most of their cost
   const span = (op: string, id?: string) =>
     Effect.withSpan(`${options.name}.${op}`, { captureStackTrace: false, ...(id === undefined ? {} : { attributes: { id } }) })
-  // Stores without native appends read, merge and save: one at a time, or parallel steps would
-  // overwrite each other's checkpoints.
-  const appendLock = Effect.unsafeMakeSemaphore(1)
+  // Stores without native appends read, merge and save: one at a time per id, or parallel steps
+  // would overwrite each other's checkpoints.
+  const withLock = keyedLock()
   const load: SnapshotStoreService["load"] = (id) =>
     backend.load(prefix + id).pipe(
       Effect.flatMap(Option.match({
@@ -217,17 +221,16 @@ export const fromBackend = (backend: Backend, options: { readonly prefix?: strin
       })),
       span("load", id)
     )
+  const appendUnchecked: SnapshotStoreService["appendSteps"] = (id, entries) =>
+    (backend.appendSteps !== undefined
+      ? backend.appendSteps(prefix + id, entries)
+      : withLock(id)(
+        Effect.flatMap(load(id), (stored) =>
+          backend.save(prefix + id, withSteps(Option.getOrElse(stored, () => ResumeState.empty), entries)))
+      )).pipe(span("appendSteps", id))
   const appendSteps: SnapshotStoreService["appendSteps"] = (id, entries) =>
-    Effect.zipRight(
-      checkEntries(entries),
-      backend.appendSteps !== undefined
-        ? backend.appendSteps(prefix + id, entries)
-        : appendLock.withPermits(1)(
-          Effect.flatMap(load(id), (stored) =>
-            backend.save(prefix + id, withSteps(Option.getOrElse(stored, () => ResumeState.empty), entries)))
-        )
-    ).pipe(span("appendSteps", id))
-  return SnapshotStore.of({
+    Effect.zipRight(checkEntries(entries), appendUnchecked(id, entries))
+  return registerUncheckedAppend(SnapshotStore.of({
     appendSteps,
     saveStep: (id, key, entry) => appendSteps(id, [[key, entry]]),
     save: (id, state) => Effect.flatMap(normalizeStored(state), (stored) => backend.save(prefix + id, stored)).pipe(span("save", id)),
@@ -242,7 +245,7 @@ export const fromBackend = (backend: Backend, options: { readonly prefix?: strin
           (entries) => prefix === "" ? entries : entries.map((e) => ({ id: e.id.slice(prefix.length), updatedAt: e.updatedAt }))
         )
       ).pipe(span("list"))
-  })
+  }), appendUnchecked)
 }
 
 // ---------------------------------------------------------------------------------------------

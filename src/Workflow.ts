@@ -4,7 +4,7 @@
  */
 import { Cause, Context, Data, Effect, Exit, Option } from "effect"
 import { type RunContext, runStep, type StepOptions } from "./internal/stepCache.js"
-import { markTrusted } from "./internal/trusted.js"
+import { saveOwnStep } from "./internal/trusted.js"
 import { describeIssues } from "./internal/issues.js"
 import * as ResumeState from "./ResumeState.js"
 import * as Snapshot from "./Snapshot.js"
@@ -190,7 +190,7 @@ const makeRun = (
 ): RunContext => ({
   workflowName,
   steps,
-  keyOwners: new Map(),
+  visits: new Map(),
   retryFailed: options.retryFailed === true,
   emit: toEventHandler(options.onEvent),
   onRecorded
@@ -251,20 +251,20 @@ export const runDurable = <A, E, R, I>(
     }
     const save = (status: Snapshot.ExecutionStatus) => {
       const now = new Date().toISOString()
-      // loaded entries were validated on load, new ones built by the step cache: nothing to re-check
       return store.save(
         options.id,
-        markTrusted(ResumeState.toSnapshot(ResumeState.fromMap(steps), {
+        ResumeState.toSnapshot(ResumeState.fromMap(steps), {
           status,
           metadata,
           now,
           ...(status === "running" ? {} : { completedAt: now })
-        }))
+        })
       )
     }
     yield* save("running")
+    // the entry was just built by the step cache and no user code has seen it yet: saved unchecked
     const onRecorded = (key: string, entry: ResumeState.ResumeStateEntry) =>
-      Effect.orDieWith(store.saveStep(options.id, key, entry), (error) => new CheckpointFailed({ error }))
+      Effect.orDieWith(saveOwnStep(store, options.id, key, entry), (error) => new CheckpointFailed({ error }))
     const exit = yield* execution(workflow, makeRun(workflow.name, steps, options, onRecorded), options.input as I)
     if (Exit.isFailure(exit)) {
       const checkpoint = Cause.find(exit.cause, (reason) =>

@@ -132,6 +132,35 @@ describe("cache semantics", () => {
       expect(resumeState.steps.get("flaky")?.result).toEqual({ ok: true, value: 3 })
     }))
 
+  it.effect("a retry after a timeout runs the step again; a replayed failure is not re-run by a retry", () =>
+    Effect.gen(function*() {
+      const attempts = yield* Ref.make(0)
+      const slowThenFast = Effect.flatMap(Ref.updateAndGet(attempts, (n) => n + 1), (n) =>
+        n === 1 ? Effect.as(Effect.sleep("1 hour"), "slow") : Effect.succeed("fast"))
+      const timedOut = Workflow.make("t", Workflow.step("call", slowThenFast).pipe(Effect.timeout("1 second"), Effect.retry({ times: 2 })))
+      const fiber = yield* Effect.fork(Workflow.run(timedOut))
+      yield* TestClock.adjust("2 seconds")
+      expect(yield* Fiber.join(fiber)).toBe("fast")
+      expect(yield* Ref.get(attempts)).toBe(2)
+
+      const runs = yield* Ref.make(0)
+      const failing = Workflow.make("f", Workflow.step("fail", Effect.zipRight(Ref.update(runs, (n) => n + 1), Effect.fail("no"))).pipe(Effect.retry({ times: 3 })))
+      const first = yield* Workflow.runWithState(failing)
+      expect(yield* Ref.get(runs)).toBe(4) // 1 + 3 retries, all executed in this run
+      yield* Effect.flip(Workflow.run(failing, { resumeState: first.resumeState }))
+      expect(yield* Ref.get(runs)).toBe(4) // replayed (retryFailed is off), the retries replay too
+    }))
+
+  it.effect("two concurrent calls with one key are refused", () =>
+    Effect.gen(function*() {
+      const wf = Workflow.make("c", Effect.all([
+        Workflow.step("a", Effect.as(Effect.sleep("10 millis"), 1)),
+        Workflow.step("a", Effect.succeed(2))
+      ], { concurrency: "unbounded" }))
+      const error = yield* Effect.flip(Workflow.run(wf))
+      expect(error).toMatchObject({ _tag: "StepKeyConflictError", reason: "DuplicateKey" })
+    }))
+
   it.effect("6. interruption is never cached", () =>
     Effect.gen(function*() {
       const calls = yield* Ref.make(0)

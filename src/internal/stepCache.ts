@@ -9,7 +9,15 @@ import { WorkflowEvent } from "../WorkflowEvent.js"
 import { ReplayedDefect, StepCodecError, type StepFailure, StepKeyConflictError } from "../WorkflowError.js"
 import { codecFor } from "./codec.js"
 import { type JsonCopy, toJson } from "./json.js"
-import { markTrusted } from "./trusted.js"
+
+/**
+ * A key's visit in this run. `executed` ends as `succeeded` or `failed` (a failure, an interruption, an
+ * outcome its Schema rejected); `replayed` means the outcome came from the loaded state.
+ */
+export interface Visit {
+  readonly id: string
+  state: "running" | "succeeded" | "failed" | "replayed"
+}
 
 /** What `step` needs from its run. */
 export interface RunContext {
@@ -17,7 +25,7 @@ export interface RunContext {
   /** Recorded outcomes, loaded ones first; a run adds to it in place. */
   readonly steps: Map<string, ResumeState.ResumeStateEntry>
   /** key -> id of the step that used it in this run. */
-  readonly keyOwners: Map<string, string>
+  readonly visits: Map<string, Visit>
   readonly retryFailed: boolean
   readonly emit: ((event: WorkflowEvent) => Effect.Effect<void>) | undefined
   /** Called after each newly recorded outcome; runDurable saves here. */
@@ -41,29 +49,33 @@ export const runStep = <A, E, R>(
   options: StepOptions<A, E> | undefined
 ): Effect.Effect<A, E | StepFailure, R> => {
   const key = options?.key ?? id
-  const owner = run.keyOwners.get(key)
+  const visit = run.visits.get(key)
   const recorded = run.steps.get(key)
-  if (owner !== undefined) {
-    // A key is visited once per run. A second visit is a retry of a failed attempt (Effect.retry around
-    // the step), which runs again; anything else would hand one step's value to another call.
-    if (owner !== id || recorded === undefined || recorded.result.ok) {
-      return Effect.fail(
-        new StepKeyConflictError({
-          reason: "DuplicateKey",
-          stepId: id,
-          stepKey: key,
-          otherStepId: owner,
-          message: owner === id
-            ? `Step "${id}" ran twice with the cache key "${key}" in workflow "${run.workflowName}". ` +
-              `Give each call its own key, e.g. { key: \`${id}:\${i}\` }.`
-            : `Steps "${owner}" and "${id}" both use the cache key "${key}" in workflow "${run.workflowName}". ` +
-              `Give each step its own key.`
-        })
-      )
+  if (visit !== undefined) {
+    // A key is visited once per run. Visiting it again is a retry (Effect.retry around the step) only
+    // after an attempt of this same step that did not succeed: an executed attempt runs again, a
+    // replayed failure replays again (retryFailed decides that, not the retry). Anything else would
+    // hand one call's value to another.
+    if (visit.id === id && visit.state === "failed") return execute(run, visit, key, effect, options)
+    if (visit.id === id && visit.state === "replayed" && recorded !== undefined && !recorded.result.ok) {
+      return replay(run, id, key, recorded, options)
     }
-    return execute(run, id, key, effect, options)
+    return Effect.fail(
+      new StepKeyConflictError({
+        reason: "DuplicateKey",
+        stepId: id,
+        stepKey: key,
+        otherStepId: visit.id,
+        message: visit.id === id
+          ? `Step "${id}" ran twice with the cache key "${key}" in workflow "${run.workflowName}". ` +
+            `Give each call its own key, e.g. { key: \`${id}:\${i}\` }.`
+          : `Steps "${visit.id}" and "${id}" both use the cache key "${key}" in workflow "${run.workflowName}". ` +
+            `Give each step its own key.`
+      })
+    )
   }
-  run.keyOwners.set(key, id)
+  const current: Visit = { id, state: "running" }
+  run.visits.set(key, current)
   if (recorded !== undefined && (recorded.result.ok || !run.retryFailed)) {
     if (recorded.stepId !== undefined && recorded.stepId !== id) {
       return Effect.fail(
@@ -77,9 +89,10 @@ export const runStep = <A, E, R>(
         })
       )
     }
+    current.state = "replayed"
     return replay(run, id, key, recorded, options)
   }
-  return execute(run, id, key, effect, options)
+  return execute(run, current, key, effect, options)
 }
 
 const codecError = (reason: "Encode" | "Decode", id: string, key: string, detail: string, outcome?: unknown) =>
@@ -180,15 +193,16 @@ const messageOf = (u: unknown): { message: string; name?: string; stack?: string
 
 const execute = <A, E, R>(
   run: RunContext,
-  id: string,
+  visit: Visit,
   key: string,
   effect: Effect.Effect<A, E, R>,
   options: StepOptions<A, E> | undefined
 ): Effect.Effect<A, E | StepFailure, R> => {
+  const id = visit.id
+  visit.state = "running"
   const record = (entry: ResumeState.ResumeStateEntry, event: WorkflowEvent): Effect.Effect<void> => {
     run.steps.set(key, entry)
-    // built here from a JSON copy, so valid by construction: the store need not check it again
-    const saved = run.onRecorded === undefined ? Effect.void : run.onRecorded(key, markTrusted(entry))
+    const saved = run.onRecorded === undefined ? Effect.void : run.onRecorded(key, entry)
     return run.emit === undefined ? saved : Effect.zipRight(saved, run.emit(event))
   }
   const unrecorded = (error: StepCodecError, durationMs: number): Effect.Effect<never, StepCodecError> =>
@@ -201,6 +215,7 @@ const execute = <A, E, R>(
     if (Exit.isSuccess(exit)) {
       const encoded = encodeWith(options?.success, exit.value)
       if ("failure" in encoded) return unrecorded(codecError("Encode", id, key, encoded.failure, exit.value), durationMs)
+      visit.state = "succeeded"
       const entry = withWarnings(id, key, { ok: true, value: encoded.copy.json }, encoded.copy)
       const event = WorkflowEvent.StepComplete({
         workflowName: run.workflowName,
@@ -243,7 +258,12 @@ const execute = <A, E, R>(
     }
     return Effect.zipRight(record(entry, stepError(run, id, key, false, durationMs, defect, entry)), Effect.failCause(cause))
   })
+  // Every other end of the attempt (a failure, an interruption from outside, a codec error) lets a
+  // retry of this same step run it again.
+  const attempt = Effect.ensuring(body, Effect.sync(() => {
+    if (visit.state === "running") visit.state = "failed"
+  }))
   return run.emit === undefined
-    ? body
-    : Effect.zipRight(run.emit(WorkflowEvent.StepStart({ workflowName: run.workflowName, stepId: id, stepKey: key })), body)
+    ? attempt
+    : Effect.zipRight(run.emit(WorkflowEvent.StepStart({ workflowName: run.workflowName, stepId: id, stepKey: key })), attempt)
 }

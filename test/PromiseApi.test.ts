@@ -51,6 +51,21 @@ describe("Promise API", () => {
     expect(keys).toContain("fast")
   })
 
+  it("a call that fails on a working store does not disturb the others, and close waits for calls in flight", async () => {
+    const store = sqlite(path.join(dir, "busy.db"))
+    const workflow = createWorkflow("w", {})
+    const { resumeState } = await workflow.runWithState(async ({ step }) => step("a", () => 1))
+    const bad = { formatVersion: 2 } as never
+    const results = await Promise.allSettled([store.save("bad", bad), store.save("good", resumeState), store.list(), store.load("good")])
+    expect(results.map((r) => r.status)).toEqual(["rejected", "fulfilled", "fulfilled", "fulfilled"])
+    const inFlight = store.save("late", resumeState)
+    await store.close()
+    await expect(inFlight).resolves.toBeUndefined()
+    const reopened = sqlite(path.join(dir, "busy.db"))
+    expect((await reopened.list()).map((e) => e.id).sort()).toEqual(["good", "late"])
+    await reopened.close()
+  })
+
   it("a store whose first use failed connects again on the next call", async () => {
     const missing = path.join(dir, "later")
     const store = sqlite(path.join(missing, "wf.db"))

@@ -26,24 +26,32 @@ export interface ResumableStore extends SnapshotStore {
 
 export const fromLayer = (layer: Layer.Layer<SnapshotStoreModule.SnapshotStore, SnapshotStoreModule.StoreError>): ResumableStore => {
   let runtime: ManagedRuntime.ManagedRuntime<SnapshotStoreModule.SnapshotStore, SnapshotStoreModule.StoreError> | undefined
-  let built = false
   let closed = false
-  const use = async <A>(f: (store: SnapshotStoreModule.SnapshotStoreService) => Effect.Effect<A, SnapshotStoreModule.StoreError>) => {
-    if (closed) throw new StoreError({ reason: "InvalidOption", message: "The store is closed" })
-    const current = runtime ??= ManagedRuntime.make(layer)
+  const pending = new Set<Promise<unknown>>()
+  const call = async <A>(
+    current: ManagedRuntime.ManagedRuntime<SnapshotStoreModule.SnapshotStore, SnapshotStoreModule.StoreError>,
+    f: (store: SnapshotStoreModule.SnapshotStoreService) => Effect.Effect<A, SnapshotStoreModule.StoreError>
+  ): Promise<A> => {
     try {
-      const out = await runOrReject(current, Effect.flatMap(SnapshotStore, f))
-      built = true
-      return out
+      return await runOrReject(current, Effect.flatMap(SnapshotStore, f))
     } catch (error) {
-      // A ManagedRuntime keeps a failed build forever: drop it, so the next call connects afresh
-      // (the database may be up by then). Once built, the pool reconnects by itself.
-      if (!built && runtime === current) {
+      // A ManagedRuntime keeps a failed build forever: drop it, so that the next call connects afresh
+      // (the database may be up by then). A call that failed on a built store changes nothing.
+      const buildFailed = await current.runtime().then(() => false, () => true)
+      if (buildFailed && runtime === current) {
         runtime = undefined
         await current.dispose()
       }
       throw error
     }
+  }
+  const use = <A>(f: (store: SnapshotStoreModule.SnapshotStoreService) => Effect.Effect<A, SnapshotStoreModule.StoreError>) => {
+    if (closed) return Promise.reject(new StoreError({ reason: "InvalidOption", message: "The store is closed" }))
+    const promise = call(runtime ??= ManagedRuntime.make(layer), f)
+    pending.add(promise)
+    const forget = () => void pending.delete(promise)
+    promise.then(forget, forget)
+    return promise
   }
   return {
     save: (id, state) => use((store) => store.save(id, state)),
@@ -51,8 +59,10 @@ export const fromLayer = (layer: Layer.Layer<SnapshotStoreModule.SnapshotStore, 
     loadResumeState: (id) => use((store) => Effect.map(store.loadResumeState(id), Option.getOrNull)),
     delete: (id) => use((store) => store.delete(id)),
     list: (options) => use((store) => Effect.map(store.list(options), (entries) => [...entries])),
+    // Calls already made finish first; then every connection is released.
     close: async () => {
       closed = true
+      await Promise.allSettled(pending)
       const current = runtime
       runtime = undefined
       if (current !== undefined) await current.dispose()

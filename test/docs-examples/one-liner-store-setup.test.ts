@@ -63,7 +63,7 @@ describe("store lifecycle", () => {
     ["sqlite", () => path.join(dir, "exit-sqlite.db")]
   ])("a script that uses the %s store and calls close() exits promptly", (kind, url) => {
     const started = Date.now()
-    const child = spawnSync(process.execPath, ["--conditions=source", "--import", "tsx", path.join(import.meta.dirname, "fixtures", "close-exits.ts"), kind, url()], {
+    const child = spawnSync(process.execPath, ["--conditions=effect-resume-source", "--import", "tsx", path.join(import.meta.dirname, "fixtures", "close-exits.ts"), kind, url()], {
       encoding: "utf8",
       timeout: 20_000
     })

@@ -4,9 +4,11 @@
  * Avoid `file::memory:`: @libsql/client runs each transaction on a fresh connection, and an in-memory
  * database does not survive that (the migration's table would vanish).
  */
+import { SqlClient } from "@effect/sql"
 import { LibsqlClient } from "@effect/sql-libsql"
-import { Cause, Config, Effect, Layer, Redacted } from "effect"
-import { SnapshotStore, StoreError } from "../SnapshotStore.js"
+import { Effect, type Layer, Redacted } from "effect"
+import { type SnapshotStore, StoreError } from "../SnapshotStore.js"
+import { configured } from "../internal/configured.js"
 import * as SqlStore from "./SqlStore.js"
 
 export interface LibsqlStoreOptions extends SqlStore.SqlStoreOptions {
@@ -39,36 +41,17 @@ const connectionError = (url: string | URL, error: unknown) => {
   })
 }
 
-export const layer = (options: LibsqlStoreOptions): Layer.Layer<SnapshotStore, StoreError> =>
-  Layer.unwrapEffect(
-    Effect.map(SqlStore.validateTable(options.table), () => {
-      const authToken = redact(options.authToken)
-      const client = LibsqlClient.layer({ url: options.url, ...(authToken === undefined ? {} : { authToken }) })
-      const store = Layer.effect(
-        SnapshotStore,
-        Effect.flatMap(LibsqlClient.LibsqlClient, (sql) =>
-          Effect.zipRight(
-            // a remote server is only contacted on the first query: probe it, so an unreachable or
-            // unauthorized server is a Connection error rather than a failed migration
-            sql`SELECT 1`.pipe(Effect.mapError((cause) => connectionError(options.url, cause.cause ?? cause))),
-            SqlStore.make(options)
-          ))
-      )
-      return store.pipe(
-        Layer.provide(client),
-        // createClient throws on a malformed url or an unopenable file: a defect, turned into a typed failure
-        Layer.catchAllCause((cause) => {
-          const error = Cause.squash(cause)
-          return Layer.fail(error instanceof StoreError ? error : connectionError(options.url, error))
-        })
-      )
-    })
+export const layer = (options: LibsqlStoreOptions): Layer.Layer<SnapshotStore, StoreError> => {
+  const authToken = redact(options.authToken)
+  return SqlStore.layerOver(
+    options,
+    LibsqlClient.layer({ url: options.url, ...(authToken === undefined ? {} : { authToken }) }),
+    (error) => connectionError(options.url, error),
+    // a remote server is only contacted on the first query: probe it, so an unreachable or
+    // unauthorized server is a Connection error rather than a failed migration
+    Effect.flatMap(SqlClient.SqlClient, (sql) =>
+      sql`SELECT 1`.pipe(Effect.asVoid, Effect.mapError((cause) => connectionError(options.url, cause.cause ?? cause))))
   )
+}
 
-export const layerConfig = (config: Config.Config.Wrap<LibsqlStoreOptions>): Layer.Layer<SnapshotStore, StoreError> =>
-  Layer.unwrapEffect(
-    Config.unwrap(config).pipe(
-      Effect.map(layer),
-      Effect.mapError((cause) => new StoreError({ reason: "InvalidOption", message: `LibsqlStore config: ${cause.message}`, cause }))
-    )
-  )
+export const layerConfig = configured("LibsqlStore", layer)

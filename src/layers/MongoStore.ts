@@ -4,9 +4,10 @@
  * and closed when its scope closes; an unreachable server fails the layer with a Connection error
  * after `serverSelectionTimeoutMS` (default 5 s) instead of the driver's 30 s.
  */
-import { Config, Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
+import { Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import { type Collection, MongoClient, type MongoClientOptions, MongoNetworkError, MongoServerSelectionError } from "mongodb"
 import * as Doc from "../internal/mongoDocument.js"
+import { configured } from "../internal/configured.js"
 import { fromBackend, SnapshotStore, type SnapshotStoreService, StoreError } from "../SnapshotStore.js"
 
 export interface MongoStoreOptions {
@@ -143,12 +144,4 @@ export const make = (options: MongoStoreOptions): Effect.Effect<SnapshotStoreSer
 export const layer = (options: MongoStoreOptions): Layer.Layer<SnapshotStore, StoreError> =>
   Layer.scoped(SnapshotStore, make(options))
 
-export const layerConfig = (
-  config: Config.Config.Wrap<Omit<MongoStoreOptions, "clientOptions">>
-): Layer.Layer<SnapshotStore, StoreError> =>
-  Layer.unwrapEffect(
-    Config.unwrap(config).pipe(
-      Effect.map(layer),
-      Effect.mapError((cause) => new StoreError({ reason: "InvalidOption", message: `MongoStore config: ${cause.message}`, cause }))
-    )
-  )
+export const layerConfig = configured<Omit<MongoStoreOptions, "clientOptions">>("MongoStore", layer)

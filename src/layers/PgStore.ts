@@ -3,8 +3,9 @@
  * queried in place (`body->>'kind'`); updated_at is the server's `now()`.
  */
 import { PgClient } from "@effect/sql-pg"
-import { Cause, Config, Duration, Effect, Layer, Redacted } from "effect"
-import { SnapshotStore, StoreError } from "../SnapshotStore.js"
+import { Config, Duration, type Layer, Redacted } from "effect"
+import { type SnapshotStore, StoreError } from "../SnapshotStore.js"
+import { configured } from "../internal/configured.js"
 import * as SqlStore from "./SqlStore.js"
 
 export interface PgStoreOptions extends SqlStore.SqlStoreOptions {
@@ -28,35 +29,18 @@ const connectionError = (cause: unknown) => {
 }
 
 export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, StoreError> =>
-  Layer.unwrapEffect(
-    // checked before the pool exists: a bad table name never reaches the server
-    Effect.map(SqlStore.validateTable(options.table), () => {
-      const client = PgClient.layer({
-        url: Redacted.isRedacted(options.url) ? options.url : Redacted.make(options.url),
-        maxConnections: options.maxConnections,
-        connectTimeout: options.connectTimeout ?? Duration.seconds(5),
-        applicationName: "effect-resume"
-      }).pipe(Layer.mapError(connectionError))
-      return SqlStore.layer(options).pipe(
-        Layer.provide(client),
-        // node-pg may throw synchronously (e.g. an unparsable url): a defect, turned into a typed failure
-        Layer.catchAllCause((cause) => {
-          if (Cause.isInterruptedOnly(cause)) return Layer.failCause(cause)
-          const error = Cause.squash(cause)
-          return Layer.fail(error instanceof StoreError ? error : connectionError(error))
-        })
-      )
-    })
+  SqlStore.layerOver(
+    options,
+    PgClient.layer({
+      url: Redacted.isRedacted(options.url) ? options.url : Redacted.make(options.url),
+      maxConnections: options.maxConnections,
+      connectTimeout: options.connectTimeout ?? Duration.seconds(5),
+      applicationName: "effect-resume"
+    }),
+    connectionError
   )
 
-export const layerConfig = (config: Config.Config.Wrap<PgStoreOptions>): Layer.Layer<SnapshotStore, StoreError> =>
-  Layer.unwrapEffect(
-    Config.unwrap(config).pipe(
-      Effect.map(layer),
-      // String(), not .message: a redacted config's message is just "<redacted>", without the key's path
-      Effect.mapError((cause) => new StoreError({ reason: "InvalidOption", message: `PgStore config: ${String(cause)}`, cause }))
-    )
-  )
+export const layerConfig = configured("PgStore", layer)
 
 /** The store at `DATABASE_URL`, default table. */
 export const PgStoreLive: Layer.Layer<SnapshotStore, StoreError> = layerConfig({ url: Config.redacted("DATABASE_URL") })

@@ -9,7 +9,7 @@
  * leaves rows that no load can see, and the next save or delete removes them.
  */
 import { Migrator, SqlClient, type SqlError } from "@effect/sql"
-import { Effect, Layer, Option } from "effect"
+import { Cause, Effect, Layer, Option } from "effect"
 import { fromBackend, LoadedWithSteps, SnapshotStore, type SnapshotStoreService, StoreError } from "../SnapshotStore.js"
 
 export interface SqlStoreOptions {
@@ -287,6 +287,32 @@ export const make = (options: SqlStoreOptions = {}): Effect.Effect<SnapshotStore
         )
     }, { prefix: options.prefix, name: "SqlStore" })
   })
+
+/**
+ * A SQL backend's store Layer, the one wiring SQLite, Postgres and libSQL share: the table name is
+ * checked before `client` is built (a bad name never reaches a server), `prepare` runs on the fresh
+ * client (a pragma, a probe), and a client that cannot connect, by a typed failure or a throw (drivers
+ * throw on unopenable files and unparsable urls), fails the layer with the StoreError `connectionError` makes.
+ */
+export const layerOver = <E>(
+  options: SqlStoreOptions,
+  client: Layer.Layer<SqlClient.SqlClient, E>,
+  connectionError: (error: unknown) => StoreError,
+  prepare: Effect.Effect<void, StoreError, SqlClient.SqlClient> = Effect.void
+): Layer.Layer<SnapshotStore, StoreError> =>
+  Layer.unwrapEffect(
+    Effect.as(
+      validateTable(options.table),
+      Layer.effect(SnapshotStore, Effect.zipRight(prepare, make(options))).pipe(
+        Layer.provide(Layer.mapError(client, connectionError)),
+        Layer.catchAllCause((cause) => {
+          if (Cause.isInterruptedOnly(cause)) return Layer.failCause(cause)
+          const error = Cause.squash(cause)
+          return Layer.fail(error instanceof StoreError ? error : connectionError(error))
+        })
+      )
+    )
+  )
 
 /** The store over a `SqlClient` the application already has (sharing its pool). */
 export const layer = (options: SqlStoreOptions = {}): Layer.Layer<SnapshotStore, StoreError, SqlClient.SqlClient> =>

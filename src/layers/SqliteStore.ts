@@ -3,9 +3,11 @@
  * Durability: WAL journal with `PRAGMA synchronous = FULL` unless `synchronous: "NORMAL"` is asked for
  * (NORMAL is faster but may lose the last commits on power loss; never on a process crash).
  */
+import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Cause, Config, Effect, Layer } from "effect"
-import { SnapshotStore, StoreError } from "../SnapshotStore.js"
+import { Effect, type Layer } from "effect"
+import { type SnapshotStore, StoreError } from "../SnapshotStore.js"
+import { configured } from "../internal/configured.js"
 import * as SqlStore from "./SqlStore.js"
 
 export interface SqliteStoreOptions extends SqlStore.SqlStoreOptions {
@@ -14,42 +16,20 @@ export interface SqliteStoreOptions extends SqlStore.SqlStoreOptions {
 }
 
 export const layer = (options: SqliteStoreOptions): Layer.Layer<SnapshotStore, StoreError> =>
-  Layer.unwrapEffect(
-    Effect.map(SqlStore.validateTable(options.table), () => {
-      const client = SqliteClient.layer({ filename: options.filename })
-      const store = Layer.effect(
-        SnapshotStore,
-        Effect.flatMap(SqliteClient.SqliteClient, (sql) =>
-          Effect.zipRight(
-            sql.unsafe(`PRAGMA synchronous = ${options.synchronous === "NORMAL" ? "NORMAL" : "FULL"}`).pipe(
-              Effect.mapError((cause) => new StoreError({ reason: "Connection", message: cause.message, cause }))
-            ),
-            SqlStore.make(options)
-          ))
-      )
-      return store.pipe(
-        Layer.provide(client),
-        // better-sqlite3 throws when the file cannot be opened: a defect, turned into a typed failure here
-        Layer.catchAllCause((cause) => {
-          const error = Cause.squash(cause)
-          return Layer.fail(
-            error instanceof StoreError ? error : new StoreError({
-              reason: "Connection",
-              message: `Cannot open SQLite database ${JSON.stringify(options.filename)}: ${
-                error instanceof Error ? error.message : String(error)
-              }`,
-              cause: error
-            })
-          )
-        })
-      )
-    })
+  SqlStore.layerOver(
+    options,
+    SqliteClient.layer({ filename: options.filename }),
+    (error) =>
+      new StoreError({
+        reason: "Connection",
+        message: `Cannot open SQLite database ${JSON.stringify(options.filename)}: ${error instanceof Error ? error.message : String(error)}`,
+        cause: error
+      }),
+    Effect.flatMap(SqlClient.SqlClient, (sql) =>
+      sql.unsafe(`PRAGMA synchronous = ${options.synchronous === "NORMAL" ? "NORMAL" : "FULL"}`).pipe(
+        Effect.asVoid,
+        Effect.mapError((cause) => new StoreError({ reason: "Connection", message: cause.message, cause }))
+      ))
   )
 
-export const layerConfig = (config: Config.Config.Wrap<SqliteStoreOptions>): Layer.Layer<SnapshotStore, StoreError> =>
-  Layer.unwrapEffect(
-    Config.unwrap(config).pipe(
-      Effect.map(layer),
-      Effect.mapError((cause) => new StoreError({ reason: "InvalidOption", message: `SqliteStore config: ${cause.message}`, cause }))
-    )
-  )
+export const layerConfig = configured("SqliteStore", layer)

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Redacted } from "effect"
+import { Effect, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as LibsqlStore from "../src/layers/LibsqlStore.js"
 import { SnapshotStore } from "../src/SnapshotStore.js"
 import { StoreContract } from "effect-resume/testing"
+import { layerFailure } from "./helpers/layerFailure.js"
 
 // a temp file, not `:memory:`: @libsql/client 0.12 gives each transaction a fresh connection,
 // which an in-memory database does not survive
@@ -14,14 +15,7 @@ const url = `file:${path.join(dir, "contract.db")}`
 
 StoreContract.suite("LibsqlStore (temp file)", (options) => LibsqlStore.layer({ url, ...options }))
 
-const failure = (layer: Layer.Layer<SnapshotStore, unknown>) =>
-  Effect.gen(function*() {
-    const exit = yield* Effect.exit(Layer.build(layer).pipe(Effect.scoped))
-    expect(Exit.isFailure(exit)).toBe(true)
-    if (Exit.isSuccess(exit)) throw new Error("expected the layer to fail")
-    const error = yield* Effect.flip(Effect.failCause(exit.cause))
-    return error as { readonly _tag: string; readonly reason: string; readonly message: string }
-  })
+const failure = (layer: Parameters<typeof layerFailure>[0]) => Effect.map(layerFailure(layer), (f) => f.error)
 
 describe("LibsqlStore", () => {
   it.effect("rejects a table name holding SQL before touching the file", () =>

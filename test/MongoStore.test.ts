@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Redacted } from "effect"
+import { Effect, Redacted } from "effect"
 import { MongoClient } from "mongodb"
 import * as MongoStore from "../src/layers/MongoStore.js"
-import type { SnapshotStore } from "../src/SnapshotStore.js"
 import { StoreContract } from "effect-resume/testing"
+import { layerFailure } from "./helpers/layerFailure.js"
 
 // The contract needs a real server: set MONGODB_URL (say mongodb://127.0.0.1:27017) to run it.
 const url = process.env["MONGODB_URL"]
@@ -26,13 +26,7 @@ describe.skipIf(url === undefined)(
   }
 )
 
-const failure = (layer: Layer.Layer<SnapshotStore, unknown>) =>
-  Effect.gen(function*() {
-    const exit = yield* Effect.exit(Layer.build(layer).pipe(Effect.scoped))
-    if (Exit.isSuccess(exit)) throw new Error("expected the layer to fail")
-    const error = yield* Effect.flip(Effect.failCause(exit.cause))
-    return error as { readonly _tag: string; readonly reason: string; readonly message: string }
-  })
+const failure = (layer: Parameters<typeof layerFailure>[0]) => Effect.map(layerFailure(layer), (f) => f.error)
 
 // Nothing listens on port 1, so these need no server.
 describe("MongoStore (no server needed)", () => {

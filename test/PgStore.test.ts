@@ -1,9 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Cause, ConfigProvider, Context, Effect, Exit, Layer, Option, Redacted } from "effect"
+import { ConfigProvider, Context, Effect, Layer, Option, Redacted } from "effect"
 import * as net from "node:net"
-import * as util from "node:util"
 import { afterAll, beforeAll } from "vitest"
 import * as PgStore from "../src/layers/PgStore.js"
 import * as SqlStore from "../src/layers/SqlStore.js"
@@ -13,6 +12,7 @@ import { SnapshotStore, type StoreError } from "../src/SnapshotStore.js"
 import { freshDatabase } from "./setup/pgDatabase.js"
 import { type Embedded, startEmbedded } from "./setup/postgres.js"
 import { StoreContract } from "effect-resume/testing"
+import { layerFailure } from "./helpers/layerFailure.js"
 
 const url = await freshDatabase("PgStore")
 
@@ -23,16 +23,7 @@ const stateOf = (value: Snapshot.JsonValue) => ResumeState.make([["k", { result:
 const build = (layer: Layer.Layer<SnapshotStore, StoreError>) =>
   Effect.map(Layer.build(layer), (ctx) => Context.get(ctx, SnapshotStore))
 
-/** Builds the layer and hands back how it failed, with how long that took. */
-const failure = (layer: Layer.Layer<SnapshotStore, StoreError>) =>
-  Effect.gen(function*() {
-    const started = Date.now()
-    const exit = yield* Effect.exit(Effect.scoped(Layer.build(layer)))
-    if (Exit.isSuccess(exit)) throw new Error("expected the layer to fail")
-    const error = Cause.squash(exit.cause) as StoreError
-    expect(error._tag).toBe("StoreError")
-    return { error, ms: Date.now() - started, text: `${Cause.pretty(exit.cause)}\n${util.inspect(error, { depth: 10 })}` }
-  })
+const failure = layerFailure
 
 /** A raw SqlClient on the file's database, to look at what the store wrote. */
 const raw = PgClient.layer({ url: Redacted.make(url), maxConnections: 2 })

@@ -1,12 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Effect, Exit, Layer, Option } from "effect"
+import { Effect, Option } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as SqliteStore from "../src/layers/SqliteStore.js"
 import { SnapshotStore } from "../src/SnapshotStore.js"
 import { StoreContract } from "effect-resume/testing"
+import { layerFailure } from "./helpers/layerFailure.js"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-resume-sqlite-"))
 const filename = path.join(dir, "contract.db")
@@ -17,9 +18,9 @@ describe("SqliteStore", () => {
   it.effect("rejects a table name holding SQL before touching the file", () =>
     Effect.gen(function*() {
       const target = path.join(dir, "never-created.db")
-      const exit = yield* Effect.exit(Layer.build(SqliteStore.layer({ filename: target, table: "x; DROP TABLE y" })).pipe(Effect.scoped))
-      expect(Exit.isFailure(exit)).toBe(true)
-      if (Exit.isFailure(exit)) expect(String(exit.cause)).toContain("Invalid table name")
+      const { error } = yield* layerFailure(SqliteStore.layer({ filename: target, table: "x; DROP TABLE y" }))
+      expect(error.reason).toBe("InvalidOption")
+      expect(error.message).toContain("Invalid table name")
       expect(fs.existsSync(target)).toBe(false)
     }))
 
@@ -65,10 +66,7 @@ describe("SqliteStore", () => {
 
   it.effect("an unopenable file is a StoreError with reason Connection", () =>
     Effect.gen(function*() {
-      const exit = yield* Effect.exit(
-        Layer.build(SqliteStore.layer({ filename: path.join(dir, "no/such/dir/x.db") })).pipe(Effect.scoped)
-      )
-      expect(Exit.isFailure(exit)).toBe(true)
-      if (Exit.isFailure(exit)) expect(String(exit.cause)).toMatch(/StoreError|Connection/)
+      const { error } = yield* layerFailure(SqliteStore.layer({ filename: path.join(dir, "no/such/dir/x.db") }))
+      expect(error.reason).toBe("Connection")
     }))
 })

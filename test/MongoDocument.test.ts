@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import * as Doc from "../src/internal/mongoDocument.js"
+import * as Doc from "../src/layers/mongoDocument.js"
 
 const metacharacters = ["\\", "^", "$", ".", "*", "+", "?", "(", ")", "[", "]", "{", "}", "|", "/"]
 

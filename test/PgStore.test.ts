@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { ConfigProvider, Context, Effect, Layer, Option, Redacted } from "effect"
+import { Config, ConfigProvider, Context, Effect, Layer, Option, Redacted } from "effect"
 import * as net from "node:net"
 import { afterAll, beforeAll } from "vitest"
 import * as PgStore from "../src/layers/PgStore.js"
@@ -194,7 +194,19 @@ describe("PgStore", () => {
         PgStore.PgStoreLive.pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map()))))
       )
       expect(error.reason).toBe("InvalidOption")
-      expect(error.message).toContain("DATABASE_URL")
+      expect(error.message).toBe("PgStore config: DATABASE_URL is not set")
+    }))
+
+  it.live("a PgStore setting that does not parse names the setting, never its value", () =>
+    Effect.gen(function*() {
+      const { error } = yield* failure(
+        PgStore.layerConfig({ url: Config.redacted("DATABASE_URL"), maxConnections: Config.integer("PG_POOL") }).pipe(
+          Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["DATABASE_URL", url], ["PG_POOL", "many"]]))))
+        )
+      )
+      expect(error.reason).toBe("InvalidOption")
+      expect(error.message).toMatch(/^PgStore config: PG_POOL is invalid: /)
+      expect(error.message).not.toContain(url)
     }))
 })
 

@@ -1,14 +1,15 @@
 /**
- * libSQL (Turso, sqld, or a local file) through `@effect/sql-libsql`, on the shared SQL store.
+ * libSQL (Turso, sqld, or a local file) through `@effect/sql-libsql` (an optional peer dependency,
+ * loaded when the layer is built), on the shared SQL store.
  * `url` is `file:./workflow.db` for a local file, or `libsql://…` / `https://…` with an `authToken`.
  * Avoid `file::memory:`: @libsql/client runs each transaction on a fresh connection, and an in-memory
  * database does not survive that (the migration's table would vanish).
  */
 import { SqlClient } from "@effect/sql"
-import { LibsqlClient } from "@effect/sql-libsql"
-import { Effect, type Layer, Redacted } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import { type SnapshotStore, StoreError } from "../SnapshotStore.js"
 import { configured } from "../internal/configured.js"
+import { importDriver } from "../internal/driver.js"
 import * as SqlStore from "./SqlStore.js"
 
 export interface LibsqlStoreOptions extends SqlStore.SqlStoreOptions {
@@ -43,15 +44,19 @@ const connectionError = (url: string | URL, error: unknown) => {
 
 export const layer = (options: LibsqlStoreOptions): Layer.Layer<SnapshotStore, StoreError> => {
   const authToken = redact(options.authToken)
-  return SqlStore.layerOver(
-    options,
-    LibsqlClient.layer({ url: options.url, ...(authToken === undefined ? {} : { authToken }) }),
-    (error) => connectionError(options.url, error),
-    // a remote server is only contacted on the first query: probe it, so an unreachable or
-    // unauthorized server is a Connection error rather than a failed migration
-    Effect.flatMap(SqlClient.SqlClient, (sql) =>
-      sql`SELECT 1`.pipe(Effect.asVoid, Effect.mapError((cause) => connectionError(options.url, cause.cause ?? cause))))
-  )
+  return Layer.unwrapEffect(Effect.map(
+    importDriver("LibsqlStore", "@effect/sql-libsql", () => import("@effect/sql-libsql")),
+    ({ LibsqlClient }) =>
+      SqlStore.layerOver(
+        options,
+        LibsqlClient.layer({ url: options.url, ...(authToken === undefined ? {} : { authToken }) }),
+        (error) => connectionError(options.url, error),
+        // a remote server is only contacted on the first query: probe it, so an unreachable or
+        // unauthorized server is a Connection error rather than a failed migration
+        Effect.flatMap(SqlClient.SqlClient, (sql) =>
+          sql`SELECT 1`.pipe(Effect.asVoid, Effect.mapError((cause) => connectionError(options.url, cause.cause ?? cause))))
+      )
+  ))
 }
 
 export const layerConfig = configured("LibsqlStore", layer)

@@ -1,13 +1,14 @@
 /**
- * MongoDB through the official `mongodb` driver: one document per id in one collection (the shape and
- * why `body` is a string: internal/mongoDocument.ts). The client is connected when the layer is built
+ * MongoDB through the official `mongodb` driver (an optional peer dependency, loaded when the layer is
+ * built): one document per id in one collection (the shape and why `body` is a string: ./mongoDocument.ts). The client is connected when the layer is built
  * and closed when its scope closes; an unreachable server fails the layer with a Connection error
  * after `serverSelectionTimeoutMS` (default 5 s) instead of the driver's 30 s.
  */
 import { Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
-import { type Collection, MongoClient, type MongoClientOptions, MongoNetworkError, MongoServerSelectionError } from "mongodb"
-import * as Doc from "../internal/mongoDocument.js"
+import type { Collection, MongoClientOptions } from "mongodb"
 import { configured } from "../internal/configured.js"
+import { importDriver } from "../internal/driver.js"
+import * as Doc from "./mongoDocument.js"
 import { fromBackend, SnapshotStore, type SnapshotStoreService, StoreError } from "../SnapshotStore.js"
 
 export interface MongoStoreOptions {
@@ -39,16 +40,17 @@ const connectionError = (url: string) => (message: string, cause: unknown) => {
   return new StoreError({ reason: "Connection", message: `${message}: ${scrubbed}`, ...(scrubbed === text ? { cause } : {}) })
 }
 
+type Driver = typeof import("mongodb")
+
+const loadDriver = importDriver("MongoStore", "mongodb", () => import("mongodb"))
+
 // A lost connection during an operation is still a Connection problem, not a bad query.
-const operationError = (op: string) => (cause: unknown) =>
+const operationError = (driver: Driver, op: string) => (cause: unknown) =>
   new StoreError({
-    reason: cause instanceof MongoNetworkError || cause instanceof MongoServerSelectionError ? "Connection" : "Query",
+    reason: cause instanceof driver.MongoNetworkError || cause instanceof driver.MongoServerSelectionError ? "Connection" : "Query",
     message: `MongoDB store ${op} failed: ${describe(cause)}`,
     cause
   })
-
-const attempt = <A>(op: string, f: () => Promise<A>): Effect.Effect<A, StoreError> =>
-  Effect.tryPromise({ try: f, catch: operationError(op) })
 
 const names = (options: MongoStoreOptions, url: string): Effect.Effect<{ database: string; collection: string }, StoreError> => {
   const database = options.database ?? Doc.databaseFromUrl(url) ?? Doc.defaultDatabase
@@ -66,13 +68,16 @@ export const make = (options: MongoStoreOptions): Effect.Effect<SnapshotStoreSer
   Effect.gen(function*() {
     const url = Redacted.isRedacted(options.url) ? Redacted.value(options.url) : options.url
     const { collection, database } = yield* names(options, url)
+    const driver = yield* loadDriver
+    const attempt = <A>(op: string, f: () => Promise<A>): Effect.Effect<A, StoreError> =>
+      Effect.tryPromise({ try: f, catch: operationError(driver, op) })
     const timeoutMS = options.serverSelectionTimeoutMS ?? defaultServerSelectionTimeoutMS
     const connectionFailure = connectionError(url)
 
     const client = yield* Effect.acquireRelease(
       Effect.try({
         // the constructor parses the url and throws on a malformed one
-        try: () => new MongoClient(url, { ...options.clientOptions, serverSelectionTimeoutMS: timeoutMS }),
+        try: () => new driver.MongoClient(url, { ...options.clientOptions, serverSelectionTimeoutMS: timeoutMS }),
         catch: (cause) => connectionFailure("Invalid MongoDB connection string", cause)
       }),
       (client) => Effect.ignoreLogged(Effect.tryPromise(() => client.close()))
@@ -110,7 +115,7 @@ export const make = (options: MongoStoreOptions): Effect.Effect<SnapshotStoreSer
         Effect.gen(function*() {
           const counter = yield* attempt("save", () =>
             counters.findOneAndUpdate({ _id: Doc.counterId }, { $inc: { value: 1 } }, { upsert: true, returnDocument: "after" }))
-          if (counter === null) return yield* operationError("save")("the save counter returned no document")
+          if (counter === null) return yield* operationError(driver, "save")("the save counter returned no document")
           yield* attempt("save", () => snapshots.updateOne(Doc.idFilter(id), Doc.saveUpdate(state, counter.value), { upsert: true }))
         }),
       load: (id) =>

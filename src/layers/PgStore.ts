@@ -1,11 +1,14 @@
 /**
- * PostgreSQL through `@effect/sql-pg` (node-pg pool). Bodies are stored as `jsonb`, so they can be
- * queried in place (`body->>'kind'`); updated_at is the server's `now()`.
+ * PostgreSQL through `@effect/sql-pg` (node-pg pool), an optional peer dependency loaded when the
+ * layer is built. Bodies are stored as `jsonb`, so they can be queried in place (`body->>'kind'`);
+ * updated_at is the server's `now()`.
  */
-import { PgClient } from "@effect/sql-pg"
-import { Config, Duration, type Layer, Redacted } from "effect"
+import { SqlError } from "@effect/sql/SqlError"
+import { Config, Duration, Effect, Layer, Redacted } from "effect"
+import { createRequire } from "node:module"
 import { type SnapshotStore, StoreError } from "../SnapshotStore.js"
 import { configured } from "../internal/configured.js"
+import { importDriver } from "../internal/driver.js"
 import * as SqlStore from "./SqlStore.js"
 
 export interface PgStoreOptions extends SqlStore.SqlStoreOptions {
@@ -16,6 +19,22 @@ export interface PgStoreOptions extends SqlStore.SqlStoreOptions {
   /** Bound on opening a connection, at startup and for every later checkout. Default 5 seconds. */
   readonly connectTimeout?: Duration.DurationInput | undefined
 }
+
+// The part of node-pg's Pool used here (node-pg ships no types of its own).
+interface Pool {
+  query(text: string): Promise<unknown>
+  end(): Promise<void>
+  on(event: "error", listener: (error: unknown) => void): unknown
+}
+type PoolConstructor = new(config: Record<string, unknown>) => Pool
+
+const loadDriver = importDriver("PgStore", "@effect/sql-pg", async () => {
+  const { PgClient } = await import("@effect/sql-pg")
+  // node-pg is @effect/sql-pg's own dependency: resolved from there, not from this package
+  const requireFromDriver = createRequire(createRequire(import.meta.url).resolve("@effect/sql-pg"))
+  const { Pool } = requireFromDriver("pg") as { readonly Pool: PoolConstructor }
+  return { PgClient, Pool }
+})
 
 const connectionError = (cause: unknown) => {
   // the SqlError's own message is generic ("PgClient: Failed to connect"); node-pg's says why
@@ -29,16 +48,43 @@ const connectionError = (cause: unknown) => {
 }
 
 export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, StoreError> =>
-  SqlStore.layerOver(
-    options,
-    PgClient.layer({
-      url: Redacted.isRedacted(options.url) ? options.url : Redacted.make(options.url),
-      maxConnections: options.maxConnections,
-      connectTimeout: options.connectTimeout ?? Duration.seconds(5),
-      applicationName: "effect-resume"
-    }),
-    connectionError
-  )
+  Layer.unwrapEffect(Effect.map(loadDriver, ({ PgClient, Pool }) => {
+    const connectTimeout = Duration.decode(options.connectTimeout ?? Duration.seconds(5))
+    // Our own pool rather than PgClient.layer's, for one setting: allowExitOnIdle. Idle connections
+    // then do not keep Node alive, so a script that never closes its store still exits at once
+    // instead of after the pool's idle timeout; a checked-out connection still does.
+    const pool = Effect.acquireRelease(
+      Effect.sync(() => {
+        const pool = new Pool({
+          connectionString: Redacted.value(Redacted.isRedacted(options.url) ? options.url : Redacted.make(options.url)),
+          max: options.maxConnections,
+          connectionTimeoutMillis: Duration.toMillis(connectTimeout),
+          application_name: "effect-resume",
+          allowExitOnIdle: true
+        })
+        // an idle connection that drops emits here; the next checkout reconnects
+        pool.on("error", () => {})
+        return pool
+      }),
+      (pool) => Effect.promise(() => pool.end()).pipe(Effect.interruptible, Effect.timeoutOption(1000))
+    )
+    const connected = Effect.tap(pool, (pool) =>
+      Effect.tryPromise({
+        try: () => pool.query("SELECT 1"),
+        catch: (cause) => new SqlError({ cause, message: "PgClient: Failed to connect" })
+      }).pipe(
+        Effect.timeoutFail({
+          duration: connectTimeout,
+          onTimeout: () => new SqlError({ cause: new Error("Connection timed out"), message: "PgClient: Connection timed out" })
+        })
+      ))
+    return SqlStore.layerOver(
+      options,
+      // `connected` yields node-pg's Pool, typed above only by the part used here
+      PgClient.layerFromPool({ acquire: connected as never, applicationName: "effect-resume" }),
+      connectionError
+    )
+  }))
 
 export const layerConfig = configured("PgStore", layer)
 

@@ -1,13 +1,14 @@
 /**
- * SQLite in a local file, through `@effect/sql-sqlite-node` (better-sqlite3). The embedded default.
+ * SQLite in a local file, through `@effect/sql-sqlite-node` (better-sqlite3), an optional peer
+ * dependency loaded when the layer is built. The embedded default.
  * Durability: WAL journal with `PRAGMA synchronous = FULL` unless `synchronous: "NORMAL"` is asked for
  * (NORMAL is faster but may lose the last commits on power loss; never on a process crash).
  */
 import { SqlClient } from "@effect/sql"
-import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Effect, type Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { type SnapshotStore, StoreError } from "../SnapshotStore.js"
 import { configured } from "../internal/configured.js"
+import { importDriver } from "../internal/driver.js"
 import * as SqlStore from "./SqlStore.js"
 
 export interface SqliteStoreOptions extends SqlStore.SqlStoreOptions {
@@ -16,20 +17,26 @@ export interface SqliteStoreOptions extends SqlStore.SqlStoreOptions {
 }
 
 export const layer = (options: SqliteStoreOptions): Layer.Layer<SnapshotStore, StoreError> =>
-  SqlStore.layerOver(
-    options,
-    SqliteClient.layer({ filename: options.filename }),
-    (error) =>
-      new StoreError({
-        reason: "Connection",
-        message: `Cannot open SQLite database ${JSON.stringify(options.filename)}: ${error instanceof Error ? error.message : String(error)}`,
-        cause: error
-      }),
-    Effect.flatMap(SqlClient.SqlClient, (sql) =>
-      sql.unsafe(`PRAGMA synchronous = ${options.synchronous === "NORMAL" ? "NORMAL" : "FULL"}`).pipe(
-        Effect.asVoid,
-        Effect.mapError((cause) => new StoreError({ reason: "Connection", message: cause.message, cause }))
-      ))
-  )
+  Layer.unwrapEffect(Effect.map(
+    importDriver("SqliteStore", "@effect/sql-sqlite-node", () => import("@effect/sql-sqlite-node")),
+    ({ SqliteClient }) =>
+      SqlStore.layerOver(
+        options,
+        SqliteClient.layer({ filename: options.filename }),
+        (error) =>
+          new StoreError({
+            reason: "Connection",
+            message: `Cannot open SQLite database ${JSON.stringify(options.filename)}: ${
+              error instanceof Error ? error.message : String(error)
+            }`,
+            cause: error
+          }),
+        Effect.flatMap(SqlClient.SqlClient, (sql) =>
+          sql.unsafe(`PRAGMA synchronous = ${options.synchronous === "NORMAL" ? "NORMAL" : "FULL"}`).pipe(
+            Effect.asVoid,
+            Effect.mapError((cause) => new StoreError({ reason: "Connection", message: cause.message, cause }))
+          ))
+      )
+  ))
 
 export const layerConfig = configured("SqliteStore", layer)

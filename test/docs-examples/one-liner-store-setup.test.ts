@@ -72,4 +72,24 @@ describe("store lifecycle", () => {
     expect(child.status).toBe(0)
     expect(Date.now() - started).toBeLessThan(20_000)
   }, 30_000)
+
+  // node-pg keeps idle connections for 10 s; the store's pool lets Node exit while they idle
+  it.each([
+    ["postgres", () => pgUrl],
+    ["libsql", () => `file:${path.join(dir, "exit-no-close.db")}`],
+    ["sqlite", () => path.join(dir, "exit-no-close-sqlite.db")]
+  ])("a script that uses the %s store and forgets close() still exits before the pool's idle timeout", (kind, url) => {
+    const child = spawnSync(process.execPath, ["--conditions=effect-resume-source", "--import", "tsx", path.join(import.meta.dirname, "fixtures", "close-exits.ts"), kind, url(), "no-close"], {
+      encoding: "utf8",
+      timeout: 30_000
+    })
+    expect(child.stderr).toBe("")
+    const [said, exited] = child.stdout.trim().split("\n")
+    expect(said).toBe("saved, loaded, listed, not closed")
+    expect(child.status).toBe(0)
+    // what keeps the process alive after its work, measured inside it (not its start-up): an idle
+    // connection held it for node-pg's whole idle timeout, 10 s
+    const lingered = Number(/^exited (\d+) ms after its last call$/.exec(exited ?? "")?.[1])
+    expect(lingered).toBeLessThan(5_000)
+  }, 30_000)
 })

@@ -1,0 +1,85 @@
+/**
+ * The documents a backend persists: checking what is saved, decoding what is loaded, merging appended
+ * steps. Plumbing for `SnapshotStore.fromBackend`, not public API.
+ *
+ * SnapshotStore imports this module and this module imports StoreError from it: the cycle is safe as
+ * long as neither uses the other's exports at module top level (only inside functions, as here).
+ */
+import { Either } from "effect"
+import * as ResumeState from "../ResumeState.js"
+import * as Snapshot from "../Snapshot.js"
+import { type Stored, StoreError } from "../SnapshotStore.js"
+import { describeIssues } from "./issues.js"
+
+/** The JSON a backend stores (what `JSON.stringify(state)` gives): a serialized ResumeState or a snapshot. */
+export type StoredJson = ResumeState.ResumeStateJson | Snapshot.WorkflowSnapshot
+
+const invalidSave = (what: string, errors: ReadonlyArray<{ readonly path: string; readonly message: string }>) =>
+  new StoreError({
+    reason: "InvalidOption",
+    message: `Cannot save ${what}: ${describeIssues(errors)}`
+  })
+
+export const checkEntries = (
+  entries: Iterable<readonly [string, ResumeState.ResumeStateEntry]>
+): Either.Either<void, StoreError> => {
+  for (const [key, entry] of entries) {
+    const decoded = ResumeState.decodeEntry(entry)
+    if (decoded._tag === "Left") return Either.left(invalidSave(`step ${JSON.stringify(key)}`, decoded.left.errors))
+  }
+  return Either.void
+}
+
+/**
+ * Checks what is being saved, so that what is stored always loads back (JSON, and the right shape),
+ * and makes sure `JSON.stringify` of it loses nothing: a ResumeState built by hand
+ * (`{ steps: new Map() }`) is rewrapped so that it serializes itself.
+ */
+export const normalizeStored = (state: Stored): Either.Either<Stored, StoreError> => {
+  if (ResumeState.isResumeState(state)) {
+    return Either.map(checkEntries(state.steps), () => ResumeState.fromMap(state.steps))
+  }
+  if (Snapshot.looksLike(state)) {
+    const validated = Snapshot.validate(state)
+    return validated.valid ? Either.right(state) : Either.left(invalidSave("an invalid WorkflowSnapshot", validated.errors))
+  }
+  return Either.left(
+    new StoreError({ reason: "InvalidOption", message: "save expects a ResumeState ({ steps: Map }) or a WorkflowSnapshot" })
+  )
+}
+
+/** What a backend loaded (a serialized ResumeState, a snapshot, or a live ResumeState from a custom adapter), checked. */
+export const fromStoredJson = (id: string, json: unknown): Either.Either<Stored, StoreError> => {
+  if (ResumeState.isResumeState(json)) {
+    return Either.mapBoth(checkEntries(json.steps), {
+      onLeft: (error) => new StoreError({ reason: "Decode", message: `Stored state "${id}" is corrupt: ${error.message}` }),
+      onRight: () => json
+    })
+  }
+  if (ResumeState.isResumeStateJson(json)) {
+    return Either.mapLeft(ResumeState.deserializeEither(json), (error) =>
+      new StoreError({ reason: "Decode", message: `Stored state "${id}" is corrupt: ${error.message}`, cause: error }))
+  }
+  const validated = Snapshot.validate(json)
+  return validated.valid
+    ? Either.right(validated.snapshot)
+    : Either.left(
+      new StoreError({
+        reason: "Decode",
+        message: `Stored state "${id}" is neither a ResumeState nor a valid WorkflowSnapshot: ${
+          describeIssues(validated.errors)
+        }`
+      })
+    )
+}
+
+/** `stored` with step entries added (later ones win); a snapshot keeps its execution and metadata. */
+export const withSteps = (
+  stored: Stored,
+  entries: ReadonlyArray<readonly [string, ResumeState.ResumeStateEntry]>
+): Stored => {
+  if (entries.length === 0) return stored
+  if (ResumeState.isResumeState(stored)) return ResumeState.fromMap(new Map([...stored.steps, ...entries]))
+  const added = ResumeState.toSnapshot(ResumeState.make(entries))
+  return Snapshot.merge(stored, { ...added, execution: stored.execution })
+}

@@ -1,6 +1,6 @@
 // The Promise API beyond the docs' examples: failure shapes, store recovery, in-flight steps.
 import { sqlite } from "effect-resume/sqlite"
-import { createWorkflow, err, StepFailedError } from "effect-resume/workflow"
+import { createWorkflow, err, isResumeState, isWorkflowSnapshot, StepFailedError, type WorkflowSnapshot } from "effect-resume/workflow"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -75,5 +75,46 @@ describe("Promise API", () => {
     expect(await store.list()).toEqual([])
     await store.close()
     await expect(store.list()).rejects.toMatchObject({ reason: "InvalidOption", message: "The store is closed" })
+  })
+
+  describe("load of a saved WorkflowSnapshot", () => {
+    const snapshot = (steps: WorkflowSnapshot["steps"]): WorkflowSnapshot => ({
+      formatVersion: 1,
+      steps,
+      execution: { status: "running", lastUpdated: "2026-01-01T00:00:00.000Z" },
+      metadata: { workflowId: "w" }
+    })
+    const done = { ok: true, value: 1 } as const
+
+    it("is that snapshot, whose steps also answer get(key) without showing it anywhere", async () => {
+      const store = sqlite(path.join(dir, "loaded.db"))
+      const saved = snapshot({ "user:1": done, "constructor": done })
+      // a "__proto__" step is an ordinary step (Snapshot.validate keeps it)
+      Object.defineProperty(saved.steps, "__proto__", { value: done, enumerable: true })
+      await store.save("s", saved)
+      const loaded = await store.load("s")
+      await store.close()
+      if (loaded === null || !isWorkflowSnapshot(loaded)) return expect.fail("expected the saved snapshot")
+      expect(loaded.steps.get("user:1")).toEqual(done)
+      expect(loaded.steps.get("__proto__")).toEqual(done)
+      expect(loaded.steps.get("constructor")).toEqual(done)
+      expect(loaded.steps.get("toString")).toBeUndefined()
+      expect(loaded.steps.get("missing")).toBeUndefined()
+      expect(Object.keys(loaded.steps).sort()).toEqual(["__proto__", "constructor", "user:1"])
+      expect(JSON.parse(JSON.stringify(loaded))).toEqual(JSON.parse(JSON.stringify(saved)))
+      expect(loaded).toEqual(saved) // not toStrictEqual: steps has its own prototype
+      expect(await createWorkflow("w", {}).run(async ({ step }) => step("one", () => 2, { key: "user:1" }), { snapshot: loaded }))
+        .toEqual({ ok: true, value: 1 })
+    })
+
+    it("with a step keyed \"get\", is its ResumeState: a record cannot hold that step and a get method", async () => {
+      const store = sqlite(path.join(dir, "loaded-get.db"))
+      await store.save("s", snapshot({ get: done, "user:1": done }))
+      const loaded = await store.load("s")
+      await store.close()
+      expect(isResumeState(loaded)).toBe(true)
+      expect(loaded?.steps.get("get")).toEqual({ result: done })
+      expect(loaded?.steps.get("user:1")).toEqual({ result: done })
+    })
   })
 })

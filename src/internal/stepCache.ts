@@ -7,7 +7,7 @@ import type * as ResumeState from "../ResumeState.js"
 import type * as Snapshot from "../Snapshot.js"
 import { WorkflowEvent } from "../WorkflowEvent.js"
 import { ReplayedDefect, StepCodecError, type StepFailure, StepKeyConflictError } from "../WorkflowError.js"
-import { codecFor } from "./codec.js"
+import { decode, encode } from "./codec.js"
 import { type JsonCopy, toJson } from "./json.js"
 
 /**
@@ -112,7 +112,7 @@ const decodeRecorded = (
   key: string
 ): Either.Either<unknown, StepCodecError> => {
   if (schema === undefined) return Either.right(json)
-  const decoded = codecFor(schema).decode(json)
+  const decoded = decode(schema, json)
   return decoded._tag === "Left" ? Either.left(codecError("Decode", id, key, decoded.left.message, json)) : Either.right(decoded.right)
 }
 
@@ -173,7 +173,7 @@ const encodeWith = (
   value: unknown
 ): { readonly copy: JsonCopy } | { readonly failure: string } => {
   if (schema === undefined) return { copy: toJson(value) }
-  const encoded = codecFor(schema).encode(value)
+  const encoded = encode(schema, value)
   return encoded._tag === "Left" ? { failure: encoded.left.message } : { copy: toJson(encoded.right) }
 }
 

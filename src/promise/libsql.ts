@@ -2,7 +2,7 @@
 import * as LibsqlStore from "../layers/LibsqlStore.js"
 import { fromLayer, type ResumableStore } from "./store.js"
 
-export type { ResumableStore, SnapshotStore } from "./store.js"
+export type { LoadedSnapshot, LoadedState, ResumableStore, SnapshotStore, StepLookup } from "./store.js"
 export { StoreError } from "../SnapshotStore.js"
 
 export type LibsqlOptions = LibsqlStore.LibsqlStoreOptions

@@ -15,5 +15,5 @@ export const assertValidSnapshot = Snapshot.assertValid
 /** delta's steps overwrite base's, execution comes from delta, metadata is merged shallowly. */
 export const mergeSnapshots = Snapshot.merge
 export const isWorkflowSnapshot = Snapshot.isWorkflowSnapshot
-export type { ResumableStore, SnapshotStore } from "./store.js"
+export type { LoadedSnapshot, LoadedState, ResumableStore, SnapshotStore, StepLookup } from "./store.js"
 export { fromAdapter } from "./store.js"

@@ -3,9 +3,11 @@
  * connection before), in one ManagedRuntime per store; `close()` disposes it, releasing every connection.
  */
 import { Effect, type Layer, ManagedRuntime, Option } from "effect"
+import { toLoaded } from "../internal/loaded.js"
+import { runOrReject } from "../internal/runOrReject.js"
 import type * as ResumeState from "../ResumeState.js"
+import type * as Snapshot from "../Snapshot.js"
 import * as SnapshotStoreModule from "../SnapshotStore.js"
-import { runOrReject } from "./workflow.js"
 
 const { SnapshotStore, StoreError } = SnapshotStoreModule
 export { StoreError } from "../SnapshotStore.js"
@@ -19,8 +21,31 @@ export interface SnapshotStore {
   close(): Promise<void>
 }
 
+/**
+ * What `ResumableStore.load` resolves to: what was saved, where either form answers `steps.get(key)`, so
+ * that the docs' `savedState?.steps?.get("user:1")` type-checks without first asking which form it is.
+ *
+ * A snapshot's `steps` is a record, and a record cannot have a `get` method of its own: a step keyed
+ * "get" would be that property. So a loaded snapshot's `steps` inherits `get` from its prototype (JSON,
+ * `Object.keys` and spreads see only the steps), and the one snapshot that would shadow it, one with a
+ * step keyed "get", loads as a ResumeState (`steps` a Map): the type never promises a `get` that is
+ * not there. `loadResumeState` gives the same ResumeState for any snapshot.
+ */
+export type LoadedState = ResumeState.ResumeState | LoadedSnapshot
+
+/** A stored WorkflowSnapshot as `load` returns it: a WorkflowSnapshot whose `steps` also has `get`. */
+export interface LoadedSnapshot extends Snapshot.WorkflowSnapshot {
+  readonly steps: Snapshot.WorkflowSnapshot["steps"] & StepLookup
+}
+
+export interface StepLookup {
+  /** The step's recorded outcome, as `steps[key]` but only for the record's own keys. */
+  get(key: string): Snapshot.StepResult | undefined
+}
+
 /** What the official adapters return: the interface plus `loadResumeState`, which converts a stored snapshot. */
 export interface ResumableStore extends SnapshotStore {
+  load(id: string): Promise<LoadedState | null>
   loadResumeState(id: string): Promise<ResumeState.ResumeState | null>
 }
 
@@ -55,7 +80,7 @@ export const fromLayer = (layer: Layer.Layer<SnapshotStoreModule.SnapshotStore, 
   }
   return {
     save: (id, state) => use((store) => store.save(id, state)),
-    load: (id) => use((store) => Effect.map(store.load(id), Option.getOrNull)),
+    load: (id) => use((store) => Effect.map(store.load(id), (stored) => Option.getOrNull(Option.map(stored, toLoaded)))),
     loadResumeState: (id) => use((store) => Effect.map(store.loadResumeState(id), Option.getOrNull)),
     delete: (id) => use((store) => store.delete(id)),
     list: (options) => use((store) => Effect.map(store.list(options), (entries) => [...entries])),

@@ -4,6 +4,7 @@
  * core's, this module only adapts Promises and plain objects to it.
  */
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Runtime } from "effect"
+import { runOrReject } from "../internal/runOrReject.js"
 import * as ResumeState from "../ResumeState.js"
 import * as Snapshot from "../Snapshot.js"
 import * as Workflow from "../Workflow.js"
@@ -236,16 +237,6 @@ const toResult = <T>(exit: Exit.Exit<T, unknown>): Result<T> => {
   return failure._tag === "Some"
     ? { ok: false, error: failure.value }
     : { ok: false, error: Cause.squash(exit.cause), cause: exit.cause }
-}
-
-/** Rejects with the error itself (an Error subclass with a `reason`), never a FiberFailure wrapper. */
-export const runOrReject = async <A, E, R>(
-  runtime: ManagedRuntime.ManagedRuntime<R, unknown>,
-  effect: Effect.Effect<A, E, R>
-): Promise<A> => {
-  const exit = await runtime.runPromiseExit(effect)
-  if (Exit.isSuccess(exit)) return exit.value
-  throw Cause.squash(exit.cause)
 }
 
 export const createWorkflow = <Deps>(name: string, deps: Deps, options: WorkflowOptions = {}): PromiseWorkflow<Deps> => {

@@ -1,39 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Arbitrary, Effect, FastCheck as fc } from "effect"
+import { Effect, FastCheck as fc } from "effect"
 import { ResumeState, Snapshot } from "../src/index.js"
-
-// JSON cannot tell -0 from 0; keep values to what JSON represents.
-const json = fc.jsonValue().map((v) => JSON.parse(JSON.stringify(v)) as Snapshot.JsonValue)
-
-const stepResult: fc.Arbitrary<Snapshot.StepResult> = fc.oneof(
-  json.map((value) => ({ ok: true as const, value })),
-  fc.record({
-    error: json,
-    message: fc.string(),
-    origin: fc.constantFrom("result" as const, "throw" as const)
-  }).map(({ error, message, origin }) => ({
-    ok: false as const,
-    error,
-    cause: { type: origin === "throw" ? "die" as const : "fail" as const, message },
-    meta: { origin }
-  }))
-)
-
-const entry: fc.Arbitrary<ResumeState.ResumeStateEntry> = fc.record({
-  result: stepResult,
-  stepId: fc.string(),
-  warnings: fc.array(fc.record({
-    type: fc.constant("lossy_value" as const),
-    stepId: fc.string(),
-    path: fc.string(),
-    reason: fc.constantFrom("non-json" as const, "circular" as const, "encode-failed" as const)
-  }), { minLength: 1, maxLength: 2 })
-}, { requiredKeys: ["result"] })
-
-const resumeState = fc.uniqueArray(fc.tuple(fc.string(), entry), { selector: ([key]) => key, maxLength: 8 })
-  .map((entries) => ResumeState.make(entries))
-
-const snapshot = Arbitrary.make(Snapshot.WorkflowSnapshot).map((s) => JSON.parse(JSON.stringify(s)) as Snapshot.WorkflowSnapshot)
+import { resumeState, workflowSnapshot as snapshot } from "../src/testing/Arbitraries.js"
 
 describe("properties", () => {
   it.effect.prop("ResumeState: deserialize(JSON(serialize(s))) equals s", [resumeState], ([state]) =>

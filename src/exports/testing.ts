@@ -1,1 +1,2 @@
+export * as Arbitraries from "../testing/Arbitraries.js"
 export * as StoreContract from "../testing/StoreContract.js"

@@ -1,8 +1,8 @@
 /**
  * `npx tsx bench/codec.ts` (part of `npm run bench`, which writes it to bench/codec-results.md): what a
  * step with a Schema costs per step with the codec cache of bench/codec/cached.ts (a WeakMap of encoder /
- * decoder pairs per Schema) and with Effect's calls made directly each time (bench/codec/direct.ts), in one process. A module hook (bench/codec/hooks.mjs)
- * loads src/ twice, once per variant; rounds alternate between the two so that drift hits both.
+ * decoder pairs per Schema) and with Effect's calls made directly each time (bench/codec/direct.ts), in
+ * one process. A module hook (bench/codec/hooks.mjs) loads src/ twice, once per variant; rounds alternate between the two so that drift hits both.
  *
  * The workflow: n = 1000 sequential steps, each with a `success` Schema (a struct with a Date), run
  * fresh (every step encodes) and resumed (every step decodes). µs per step, median over the rounds.

@@ -58,13 +58,16 @@ export const EntryJson = Schema.Struct({
   warnings: Schema.optionalWith(Schema.Array(LossyWarning), { exact: true })
 })
 
-export const ResumeStateEntryJson = Schema.Struct({ key: Schema.String, ...EntryJson.fields })
-
+/**
+ * The serialized form, the reference's `{ kind, steps: [[key, result], ...] }` (an array of pairs, not a
+ * record: keys such as "__proto__" stay ordinary keys through every JSON tool). Our extensions go where
+ * the reference, which ignores unknown fields, still reads it: `stepId` inside each result (as in a
+ * snapshot), lossy-value warnings in a top-level `warnings` array whose `stepKey` names their entry.
+ */
 export const ResumeStateJson = Schema.Struct({
   kind: Schema.Literal("ResumeState"),
-  version: Schema.Literal(1),
-  // An array, not a record: keys such as "__proto__" stay ordinary keys through every JSON tool.
-  steps: Schema.Array(ResumeStateEntryJson)
+  steps: Schema.Array(Schema.Tuple(Schema.String, StepResult)),
+  warnings: Schema.optionalWith(Schema.Array(LossyWarning), { exact: true })
 }).annotations({ identifier: "ResumeStateJson" })
 export type ResumeStateJson = typeof ResumeStateJson.Type
 
@@ -77,18 +80,39 @@ export class ResumeStateFormatError extends Schema.TaggedError<ResumeStateFormat
 }
 
 /** The JSON-safe form: `JSON.stringify` it, store it, `deserialize` it back. */
-export const serialize = (state: ResumeState): ResumeStateJson => ({
-  kind: "ResumeState",
-  version: 1,
-  steps: Array.from(state.steps, ([key, entry]) => ({ key, ...entry }))
-})
+export const serialize = (state: ResumeState): ResumeStateJson => {
+  const steps: Array<readonly [string, StepResult]> = []
+  const warnings: Array<LossyWarning> = []
+  for (const [key, entry] of state.steps) {
+    steps.push([key, entry.stepId === undefined ? entry.result : { ...entry.result, stepId: entry.stepId }])
+    for (const warning of entry.warnings ?? []) warnings.push({ ...warning, stepKey: key })
+  }
+  return { kind: "ResumeState", steps, ...(warnings.length === 0 ? {} : { warnings }) }
+}
 
 const decodeJson = Schema.decodeUnknownEither(ResumeStateJson, { errors: "all" })
 
+const fromJson = (json: ResumeStateJson): ResumeState => {
+  const steps = new Map<string, ResumeStateEntry>()
+  for (const [key, stored] of json.steps) {
+    const { stepId, ...result } = stored
+    steps.set(key, stepId === undefined ? { result: result as StepResult } : { result: result as StepResult, stepId })
+  }
+  // a warning whose key has no entry is about nothing that was kept, and is dropped
+  for (const warning of json.warnings ?? []) {
+    const key = warning.stepKey
+    const entry = key === undefined ? undefined : steps.get(key)
+    if (key === undefined || entry === undefined) continue
+    steps.set(key, { ...entry, warnings: [...(entry.warnings ?? []), warning] })
+  }
+  return fromMap(steps)
+}
+
+/** Decodes a serialized ResumeState (ours, or the reference's `serializeResumeState` output). Never throws. */
 export const deserializeEither = (u: unknown): Either.Either<ResumeState, ResumeStateFormatError> =>
   Either.match(decodeJson(u), {
     onLeft: (error) => Either.left(new ResumeStateFormatError({ errors: issuesOf(error) })),
-    onRight: (json) => Either.right(make(json.steps.map(({ key, ...entry }) => [key, entry])))
+    onRight: (json) => Either.right(fromJson(json))
   })
 
 const decodeEntryJson = Schema.decodeUnknownEither(EntryJson, { errors: "all" })

@@ -19,27 +19,65 @@ export type JsonValue =
 
 export const JsonValue: Schema.Schema<JsonValue> = JsonValueSchema
 
-/** Why a failed step failed, in a form that survives JSON. */
-export const SerializedCause = Schema.Struct({
-  /** `fail`: a typed error (the Effect error channel). `die`: a defect (a throw or `Effect.die`). */
-  type: Schema.Literal("fail", "die"),
+/** A thrown `Error` (or a typed error that is one, such as a `Schema.TaggedError`), with its cause chain. */
+export interface SerializedErrorCause {
+  readonly type: "error"
+  readonly name: string
+  readonly message: string
+  readonly stack?: string
+  readonly cause?: SerializedCause
+}
+
+/** Anything else that was thrown or failed: a string, a number, a plain object... */
+export interface SerializedThrownCause {
+  readonly type: "thrown"
+  /** `typeof` for a primitive (`"null"` for null), else the constructor's name. */
+  readonly originalType?: string
+  /** The value as JSON, when it has a JSON form (not for bigint, symbol, function, undefined, a cycle). */
+  readonly value?: JsonValue
+  /** `String(value)`, cut to 1000 characters (`truncated: true` then). */
+  readonly stringRepresentation: string
+  readonly truncated?: true
+}
+
+/** Why a failed step failed, in a form that survives JSON: the reference's `SerializedCause`. */
+export type SerializedCause = SerializedErrorCause | SerializedThrownCause
+
+const SerializedErrorCause: Schema.Schema<SerializedErrorCause> = Schema.Struct({
+  type: Schema.Literal("error"),
+  name: Schema.String,
   message: Schema.String,
-  name: Schema.optionalWith(Schema.String, { exact: true }),
-  stack: Schema.optionalWith(Schema.String, { exact: true })
-}).annotations({ identifier: "SerializedCause" })
-export type SerializedCause = typeof SerializedCause.Type
+  stack: Schema.optionalWith(Schema.String, { exact: true }),
+  cause: Schema.optionalWith(Schema.suspend((): Schema.Schema<SerializedCause> => SerializedCause), { exact: true })
+}).annotations({ identifier: "SerializedErrorCause" })
+
+const SerializedThrownCause: Schema.Schema<SerializedThrownCause> = Schema.Struct({
+  type: Schema.Literal("thrown"),
+  originalType: Schema.optionalWith(Schema.String, { exact: true }),
+  value: Schema.optionalWith(JsonValue, { exact: true }),
+  stringRepresentation: Schema.String,
+  truncated: Schema.optionalWith(Schema.Literal(true), { exact: true })
+}).annotations({ identifier: "SerializedThrownCause" })
+
+export const SerializedCause: Schema.Schema<SerializedCause> = Schema.Union(SerializedErrorCause, SerializedThrownCause)
+  .annotations({ identifier: "SerializedCause" })
+
+export { deserializeCause, serializeCause } from "./internal/cause.js"
 
 export const StepOk = Schema.Struct({
   ok: Schema.Literal(true),
-  value: JsonValue,
+  /** Absent only in the reference's states, for a step whose value was `undefined`. */
+  value: Schema.optionalWith(JsonValue, { exact: true }),
   /** Our extension: the id of the step that recorded the value, used to detect key clashes on replay. */
   stepId: Schema.optionalWith(Schema.String, { exact: true })
 }).annotations({ identifier: "StepOk" })
 
 export const StepFailed = Schema.Struct({
   ok: Schema.Literal(false),
-  error: JsonValue,
+  /** Absent only in the reference's states, for a step whose error was `undefined`. */
+  error: Schema.optionalWith(JsonValue, { exact: true }),
   cause: SerializedCause,
+  /** `result`: a typed failure (the error channel). `throw`: a defect. Always written; read as `result` when absent. */
   meta: Schema.optionalWith(Schema.Struct({ origin: Schema.Literal("result", "throw") }), { exact: true }),
   stepId: Schema.optionalWith(Schema.String, { exact: true })
 }).annotations({ identifier: "StepFailed" })

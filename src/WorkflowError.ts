@@ -2,7 +2,6 @@
  * The typed errors a run adds to the workflow's own: bad run options, key clashes, codec failures.
  */
 import { Schema } from "effect"
-import type * as Snapshot from "./Snapshot.js"
 
 /** Bad arguments to `run`: both resume sources at once, or a value of the wrong shape. */
 export class RunOptionsError extends Schema.TaggedError<RunOptionsError>()("RunOptionsError", {
@@ -35,13 +34,6 @@ export class StepCodecError extends Schema.TaggedError<StepCodecError>()("StepCo
   message: Schema.String
 }) {}
 
-/** A defect replayed from the resume state: carries the original name and message. */
-export class ReplayedDefect extends Error {
-  constructor(readonly recorded: Snapshot.JsonValue, cause: Snapshot.SerializedCause) {
-    super(cause.message)
-    this.name = cause.name ?? "Error"
-    if (cause.stack !== undefined) this.stack = cause.stack
-  }
-}
+export { ReplayedDefect } from "./internal/cause.js"
 
 export type StepFailure = StepKeyConflictError | StepCodecError

@@ -26,6 +26,11 @@ describe("Arbitraries: round trips", () => {
     expect(Schema.decodeUnknownSync(Snapshot.StepResult)(viaJson(r))).toStrictEqual(r)
   })
 
+  it.prop("serializedCause: JSON gives it back exactly; the SerializedCause Schema accepts it", [Arbitraries.serializedCause], ([c]) => {
+    expect(viaJson(c)).toStrictEqual(c)
+    expect(Schema.decodeUnknownSync(Snapshot.SerializedCause)(viaJson(c))).toStrictEqual(c)
+  })
+
   it.prop("workflowSnapshot: validate(JSON(s)) is valid and equals s", [Arbitraries.workflowSnapshot], ([s]) => {
     expect(viaJson(s)).toStrictEqual(s)
     expect(Snapshot.validate(viaJson(s))).toStrictEqual({ valid: true, snapshot: s })

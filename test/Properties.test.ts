@@ -101,8 +101,8 @@ describe("Snapshot helpers", () => {
   })
 
   it("ResumeState.deserialize fails with a typed error carrying paths", () => {
-    const error = Effect.runSync(Effect.flip(ResumeState.deserialize({ kind: "ResumeState", version: 1, steps: [{ key: 1 }] })))
+    const error = Effect.runSync(Effect.flip(ResumeState.deserialize({ kind: "ResumeState", steps: [[1, { ok: true }]] })))
     expect(error._tag).toBe("ResumeStateFormatError")
-    expect(error.errors.some((e) => e.path === "$.steps[0].key")).toBe(true)
+    expect(error.errors.some((e) => e.path === "$.steps[0][0]")).toBe(true)
   })
 })

@@ -45,7 +45,7 @@ describe("SqliteStore", () => {
         yield* sql`CREATE INDEX effect_resume_snapshots_seq_idx ON effect_resume_snapshots (seq)`
         yield* sql`CREATE TABLE effect_resume_snapshots_migrations (migration_id integer PRIMARY KEY NOT NULL, created_at datetime NOT NULL DEFAULT current_timestamp, name VARCHAR(255) NOT NULL)`
         yield* sql`INSERT INTO effect_resume_snapshots_migrations (migration_id, name) VALUES (1, 'create_snapshots')`
-        const body = JSON.stringify({ kind: "ResumeState", version: 1, steps: [{ key: "a", result: { ok: true, value: 1 }, stepId: "a" }] })
+        const body = JSON.stringify({ kind: "ResumeState", steps: [["a", { ok: true, value: 1, stepId: "a" }]] })
         yield* sql`INSERT INTO effect_resume_snapshots VALUES ('legacy', ${body}, '2026-01-01T00:00:00.000Z', 1)`
       }).pipe(Effect.provide(SqliteClient.layer({ filename: old })), Effect.scoped, Effect.orDie)
 

@@ -35,7 +35,12 @@ describe("cache semantics", () => {
       const wf = Workflow.make("wf", Workflow.step("find", counted(calls, Effect.fail(new NotFound({ id: "7" }))), { error: NotFound }))
       const first = yield* Workflow.runWithState(wf)
       const entry = first.resumeState.steps.get("find")
-      expect(entry?.result).toMatchObject({ ok: false, error: { _tag: "NotFound", id: "7" }, meta: { origin: "result" } })
+      expect(entry?.result).toMatchObject({
+        ok: false,
+        error: { _tag: "NotFound", id: "7" },
+        cause: { type: "error", name: "NotFound" },
+        meta: { origin: "result" }
+      })
       const replayed = yield* Effect.flip(Workflow.run(wf, { resumeState: yield* throughJson(first.resumeState) }))
       expect(replayed).toBeInstanceOf(NotFound)
       expect(replayed).toEqual(new NotFound({ id: "7" }))
@@ -54,7 +59,7 @@ describe("cache semantics", () => {
       const first = yield* Workflow.runWithState(wf)
       expect(Exit.isFailure(first.result) && Cause.isDie(first.result.cause)).toBe(true)
       const entry = first.resumeState.steps.get("boom")
-      expect(entry?.result).toMatchObject({ ok: false, cause: { type: "die", name: "RangeError", message: "out of range" }, meta: { origin: "throw" } })
+      expect(entry?.result).toMatchObject({ ok: false, cause: { type: "error", name: "RangeError", message: "out of range" }, meta: { origin: "throw" } })
       const exit = yield* Effect.exit(Workflow.run(wf, { resumeState: yield* throughJson(first.resumeState) }))
       expect(yield* Ref.get(calls)).toBe(2)
       expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
@@ -66,9 +71,16 @@ describe("cache semantics", () => {
 
       const died = Workflow.make("died", Workflow.step("die", counted(calls, Effect.die("plain defect"))))
       const dieRun = yield* Workflow.runWithState(died)
-      expect(dieRun.resumeState.steps.get("die")?.result).toMatchObject({ ok: false, meta: { origin: "throw" } })
-      const dieAgain = yield* Effect.exit(Workflow.run(died, { resumeState: dieRun.resumeState }))
+      expect(dieRun.resumeState.steps.get("die")?.result).toEqual({
+        ok: false,
+        error: "plain defect",
+        cause: { type: "thrown", originalType: "string", stringRepresentation: "plain defect", value: "plain defect" },
+        meta: { origin: "throw" }
+      })
+      // a defect that is not an Error replays as the same value, also after JSON
+      const dieAgain = yield* Effect.exit(Workflow.run(died, { resumeState: yield* throughJson(dieRun.resumeState) }))
       expect(Exit.isFailure(dieAgain) && Cause.isDie(dieAgain.cause)).toBe(true)
+      if (Exit.isFailure(dieAgain)) expect(Cause.squash(dieAgain.cause)).toBe("plain defect")
       expect(yield* Ref.get(calls)).toBe(3)
     }))
 

@@ -6,7 +6,8 @@ import { Cause, Effect, Either, Exit, Option, type Schema } from "effect"
 import type * as ResumeState from "../ResumeState.js"
 import type * as Snapshot from "../Snapshot.js"
 import { WorkflowEvent } from "../WorkflowEvent.js"
-import { ReplayedDefect, StepCodecError, type StepFailure, StepKeyConflictError } from "../WorkflowError.js"
+import { StepCodecError, type StepFailure, StepKeyConflictError } from "../WorkflowError.js"
+import { deserializeCause, ReplayedDefect, serializeCause } from "./cause.js"
 import { decode, encode } from "./codec.js"
 import { type JsonCopy, toJson } from "./json.js"
 
@@ -107,7 +108,7 @@ const codecError = (reason: "Encode" | "Decode", id: string, key: string, detail
 /** A recorded value or error as the step's type: decoded with the step's Schema, or as is without one. */
 const decodeRecorded = (
   schema: Schema.Schema<any, any> | undefined,
-  json: Snapshot.JsonValue,
+  json: Snapshot.JsonValue | undefined,
   id: string,
   key: string
 ): Either.Either<unknown, StepCodecError> => {
@@ -132,7 +133,10 @@ const replay = <A, E>(
     outcome = Effect.succeed(value.right as A)
     event = WorkflowEvent.StepComplete({ workflowName: run.workflowName, stepId: id, stepKey: key, cached: true, durationMs: 0, entry })
   } else if (result.meta?.origin === "throw") {
-    const defect = new ReplayedDefect(result.error, result.cause)
+    // an Error replays as a ReplayedDefect, any other thrown value as itself (its JSON form)
+    const defect = result.cause.type === "error"
+      ? new ReplayedDefect(result.error ?? null, result.cause)
+      : deserializeCause(result.cause)
     outcome = Effect.die(defect)
     event = stepError(run, id, key, true, 0, defect, entry)
   } else {
@@ -175,20 +179,6 @@ const encodeWith = (
   if (schema === undefined) return { copy: toJson(value) }
   const encoded = encode(schema, value)
   return encoded._tag === "Left" ? { failure: encoded.left.message } : { copy: toJson(encoded.right) }
-}
-
-const messageOf = (u: unknown): { message: string; name?: string; stack?: string } => {
-  if (u instanceof Error) {
-    return u.stack === undefined ? { message: u.message, name: u.name } : { message: u.message, name: u.name, stack: u.stack }
-  }
-  if (typeof u === "object" && u !== null && typeof (u as { _tag?: unknown })._tag === "string") {
-    return { message: String((u as { message?: unknown }).message ?? ""), name: (u as { _tag: string })._tag }
-  }
-  try {
-    return { message: typeof u === "string" ? u : JSON.stringify(u) ?? String(u) }
-  } catch {
-    return { message: String(u) }
-  }
 }
 
 const execute = <A, E, R>(
@@ -245,15 +235,15 @@ const execute = <A, E, R>(
       const entry = withWarnings(id, key, {
         ok: false,
         error: encoded.copy.json,
-        cause: { type: "fail", ...messageOf(error) },
+        cause: serializeCause(error),
         meta: { origin: "result" }
       }, encoded.copy)
       return Effect.zipRight(record(entry, stepError(run, id, key, false, durationMs, error, entry)), Effect.failCause(cause))
     }
     const defect = Cause.squash(cause)
-    // Defects replay as a ReplayedDefect rebuilt from name and message, so no lossy warning is kept for them.
+    // Defects replay from their cause (an Error as a ReplayedDefect), so no lossy warning is kept for them.
     const entry: ResumeState.ResumeStateEntry = {
-      result: { ok: false, error: toJson(defect).json, cause: { type: "die", ...messageOf(defect) }, meta: { origin: "throw" } },
+      result: { ok: false, error: toJson(defect).json, cause: serializeCause(defect), meta: { origin: "throw" } },
       stepId: id
     }
     return Effect.zipRight(record(entry, stepError(run, id, key, false, durationMs, defect, entry)), Effect.failCause(cause))

@@ -28,7 +28,7 @@ export interface MemoryStoreOptions {
   readonly data?: Data | undefined
 }
 
-const emptyState = JSON.stringify({ kind: "ResumeState", version: 1, steps: [] })
+const emptyState = JSON.stringify({ kind: "ResumeState", steps: [] })
 
 export const make = (options: MemoryStoreOptions = {}): SnapshotStoreService => {
   const data = options.data ?? makeData()

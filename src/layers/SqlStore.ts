@@ -21,7 +21,7 @@ export interface SqlStoreOptions {
 
 export const defaultTable = "effect_resume_snapshots"
 
-const emptyState = JSON.stringify({ kind: "ResumeState", version: 1, steps: [] })
+const emptyState = JSON.stringify({ kind: "ResumeState", steps: [] })
 
 // 48 leaves room for the "_migrations" / "_seq_idx" suffixes inside Postgres' 63-byte identifier limit.
 const identifier = /^[A-Za-z_][A-Za-z0-9_]{0,47}$/

@@ -20,12 +20,29 @@ import type * as Snapshot from "../Snapshot.js"
 /** Any JSON value, nested up to 3 levels. */
 export const jsonValue: fc.Arbitrary<Snapshot.JsonValue> = jsonValueArbitrary(fc)
 
-const cause: fc.Arbitrary<Snapshot.SerializedCause> = fc.record({
-  type: fc.constantFrom("fail" as const, "die" as const),
-  message: fc.string(),
-  name: fc.string(),
-  stack: fc.string()
-}, { requiredKeys: ["type", "message"] })
+const thrownCause: fc.Arbitrary<Snapshot.SerializedThrownCause> = fc.record({
+  type: fc.constant("thrown" as const),
+  originalType: fc.string(),
+  value: jsonValue,
+  stringRepresentation: fc.string(),
+  truncated: fc.constant(true as const)
+}, { requiredKeys: ["type", "stringRepresentation"] })
+
+// An Error's cause chain, at most `depth` errors deep, ending (if it goes on) in a thrown value.
+const causeOfDepth = (depth: number): fc.Arbitrary<Snapshot.SerializedCause> =>
+  depth === 0 ? thrownCause : fc.oneof(
+    thrownCause,
+    fc.record({
+      type: fc.constant("error" as const),
+      name: fc.string(),
+      message: fc.string(),
+      stack: fc.string(),
+      cause: causeOfDepth(depth - 1)
+    }, { requiredKeys: ["type", "name", "message"] })
+  )
+
+/** A `SerializedCause`: an Error (name, message, stack, cause chain) or another thrown value. */
+export const serializedCause: fc.Arbitrary<Snapshot.SerializedCause> = causeOfDepth(3)
 
 // A step's outcome without `stepId`: a ResumeState keeps that on the entry, beside the result.
 const outcome: fc.Arbitrary<Snapshot.StepResult> = fc.oneof(
@@ -33,9 +50,10 @@ const outcome: fc.Arbitrary<Snapshot.StepResult> = fc.oneof(
   fc.record({
     ok: fc.constant(false as const),
     error: jsonValue,
-    cause,
+    cause: serializedCause,
+    // always written: it tells a typed failure ("result") from a defect ("throw")
     meta: fc.record({ origin: fc.constantFrom("result" as const, "throw" as const) })
-  }, { requiredKeys: ["ok", "error", "cause"] })
+  })
 )
 
 /** A recorded step outcome as a snapshot stores it: a success or a failure, with or without `stepId`. */
@@ -85,18 +103,26 @@ export const workflowSnapshot: fc.Arbitrary<Snapshot.WorkflowSnapshot> = fc.reco
   warnings: fc.array(lossyWarning, { maxLength: 3 })
 }, { requiredKeys: ["formatVersion", "steps", "execution"] })
 
-/** One entry of a ResumeState: the step's outcome, the step that recorded it, its lossy warnings. */
+/**
+ * One entry of a ResumeState: the step's outcome, the step that recorded it, its lossy warnings (whose
+ * `stepKey` is free here; `resumeState` sets it to the entry's key, as a serialized state requires).
+ */
 export const resumeStateEntry: fc.Arbitrary<ResumeState.ResumeStateEntry> = fc.record({
   result: outcome,
   stepId: fc.string(),
   warnings: fc.array(lossyWarning, { minLength: 1, maxLength: 2 })
 }, { requiredKeys: ["result"] })
 
+// In a ResumeState a warning's stepKey is its entry's key, as the step cache writes it: the serialized
+// form keeps warnings in one top-level list and finds their entry by that key.
+const keyWarnings = (key: string, entry: ResumeState.ResumeStateEntry): ResumeState.ResumeStateEntry =>
+  entry.warnings === undefined ? entry : { ...entry, warnings: entry.warnings.map((w) => ({ ...w, stepKey: key })) }
+
 /** A live ResumeState, built by `ResumeState.make` (so `JSON.stringify` gives its serialized form). */
 export const resumeState: fc.Arbitrary<ResumeState.ResumeState> = fc.uniqueArray(
   fc.tuple(fc.string(), resumeStateEntry),
   { selector: ([key]) => key, maxLength: 8 }
-).map((entries) => ResumeState.make(entries))
+).map((entries) => ResumeState.make(entries.map(([key, entry]) => [key, keyWarnings(key, entry)])))
 
 /** The serialized form of `resumeState`: what `ResumeState.serialize` gives and stores persist. */
 export const resumeStateJson: fc.Arbitrary<ResumeState.ResumeStateJson> = resumeState.map(ResumeState.serialize)

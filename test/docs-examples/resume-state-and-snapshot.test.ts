@@ -23,7 +23,7 @@ describe("ResumeState and WorkflowSnapshot", () => {
       formatVersion: 1,
       steps: {
         "user:1": { ok: true, value: { id: "1" } },
-        "posts:1": { ok: false, error: "timeout", cause: { type: "fail", message: "timeout" }, meta: { origin: "result" } }
+        "posts:1": { ok: false, error: "timeout", cause: { type: "thrown", originalType: "string", stringRepresentation: "timeout", value: "timeout" }, meta: { origin: "result" } }
       },
       execution: { status: "running", lastUpdated: "2026-11-25T10:00:00.000Z", currentStepId: "fetchPosts" },
       metadata: { workflowId: "wf-123", definitionHash: "abc", input: { userId: "1" }, team: "growth" },

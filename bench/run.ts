@@ -174,7 +174,7 @@ const benchPromise = async (n: number) => {
       const id = ids[i]!
       last = await step(id, () => {
         executed++
-        return { i, name: "x" }
+        return ok({ i, name: "x" })
       }, { key: id })
     }
     return last

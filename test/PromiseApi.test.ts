@@ -1,6 +1,19 @@
 // The Promise API beyond the docs' examples: failure shapes, store recovery, in-flight steps.
 import { sqlite } from "effect-resume/sqlite"
-import { createWorkflow, err, isResumeState, isWorkflowSnapshot, StepFailedError, type WorkflowSnapshot } from "effect-resume/workflow"
+import {
+  createWorkflow,
+  deserializeResumeState,
+  err,
+  isResumeState,
+  isWorkflowSnapshot,
+  ok,
+  serializeResumeState,
+  type Step,
+  StepFailedError,
+  UnexpectedError,
+  type WorkflowEvent,
+  type WorkflowSnapshot
+} from "effect-resume/workflow"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -30,9 +43,11 @@ describe("Promise API", () => {
   it("a failed Result and a throw both end the run with ok: false and the error", async () => {
     const workflow = createWorkflow("w", {})
     expect(await workflow.run(async ({ step }) => step("a", () => err("nope")))).toEqual({ ok: false, error: "nope" })
-    const thrown = await workflow.run(async ({ step }) => step("b", () => { throw new TypeError("bad") }))
-    expect(thrown.ok).toBe(false)
-    if (!thrown.ok) expect(thrown.error).toMatchObject({ name: "TypeError", message: "bad" })
+    const bad = new TypeError("bad")
+    const thrown = await workflow.run(async ({ step }) => step("b", () => { throw bad }))
+    // as in the reference: the error is an UnexpectedError, the thrown value its cause and the Result's
+    expect(thrown).toEqual({ ok: false, error: new UnexpectedError(bad), cause: bad })
+    if (!thrown.ok) expect(thrown.error).toMatchObject({ _tag: "UnexpectedError", code: "runtime-unexpected", cause: bad })
   })
 
   it("the returned resumeState does not change when an un-awaited step finishes later", async () => {
@@ -40,8 +55,8 @@ describe("Promise API", () => {
     let finishSlow: () => void = () => {}
     const slowDone = new Promise<void>((resolve) => (finishSlow = resolve))
     const { resumeState } = await workflow.runWithState(async ({ step }) => {
-      void step("slow", () => slowDone.then(() => "late"))
-      await step("fast", () => "now")
+      void step("slow", () => slowDone.then(() => ok("late")))
+      await step("fast", () => ok("now"))
       return "done"
     })
     const keys = [...resumeState.steps.keys()]
@@ -54,7 +69,7 @@ describe("Promise API", () => {
   it("a call that fails on a working store does not disturb the others, and close waits for calls in flight", async () => {
     const store = sqlite(path.join(dir, "busy.db"))
     const workflow = createWorkflow("w", {})
-    const { resumeState } = await workflow.runWithState(async ({ step }) => step("a", () => 1))
+    const { resumeState } = await workflow.runWithState(async ({ step }) => step("a", () => ok(1)))
     const bad = { formatVersion: 2 } as never
     const results = await Promise.allSettled([store.save("bad", bad), store.save("good", resumeState), store.list(), store.load("good")])
     expect(results.map((r) => r.status)).toEqual(["rejected", "fulfilled", "fulfilled", "fulfilled"])
@@ -75,6 +90,56 @@ describe("Promise API", () => {
     expect(await store.list()).toEqual([])
     await store.close()
     await expect(store.list()).rejects.toMatchObject({ reason: "InvalidOption", message: "The store is closed" })
+  })
+
+  describe("entries: the reference's in-memory { result, meta }, normalized to the wire only when serialized", () => {
+    it("a hand-built state whose failed step's cause is any value is accepted, replayed and serializable", async () => {
+      const circular: Record<string, unknown> = { name: "loop" }
+      circular.self = circular
+      const causes = [() => 1, circular, Symbol("s"), undefined, 10n, new RangeError("r")]
+      for (const cause of causes) {
+        let called = 0
+        const resumeState = { steps: new Map([["k", { result: err("E", { cause }), meta: { origin: "result" as const, resultCause: cause } }]]) }
+        const result = await createWorkflow("w", {}).run(async ({ step }) => step("s", () => (called++, ok(1)), { key: "k" }), { resumeState })
+        expect(called).toBe(0)
+        // in memory, the very cause given (as in the reference)
+        expect(result).toEqual(cause === undefined ? { ok: false, error: "E" } : { ok: false, error: "E", cause })
+        const wire = serializeResumeState(resumeState)
+        expect(() => JSON.stringify(wire)).not.toThrow()
+        const back = deserializeResumeState(JSON.parse(JSON.stringify(wire)))
+        expect(back.steps.get("k")?.result).toMatchObject({ ok: false, error: "E" })
+      }
+    })
+
+    it("an entry without a result is refused with a RunOptionsError", async () => {
+      const resumeState = { steps: new Map([["k", {} as never]]) }
+      await expect(createWorkflow("w", {}).run(async () => 1, { resumeState })).rejects.toMatchObject({ _tag: "RunOptionsError" })
+    })
+
+    it("a failed step saved to a store loads back live and replays without calling its dep", async () => {
+      const store = sqlite(path.join(dir, "failed.db"))
+      let called = 0
+      const fn = async ({ step }: { step: Step }) => step("s", () => (called++, { ok: false as const, error: "BAD" }), { key: "k" })
+      const { result, resumeState } = await createWorkflow("w", {}).runWithState(fn)
+      expect(result).toEqual({ ok: false, error: "BAD" })
+      await store.save("f", resumeState)
+      const loaded = await store.loadResumeState("f")
+      await store.close()
+      expect(loaded?.steps.get("k")).toEqual({ result: { ok: false, error: "BAD" }, meta: { origin: "result" } })
+      expect(await createWorkflow("w", {}).run(fn, { resumeState: loaded! })).toEqual({ ok: false, error: "BAD" })
+      expect(called).toBe(1)
+    })
+
+    it("run(name, fn) names the run: the events' workflowId; step_cache_miss only when resuming", async () => {
+      const events: Array<WorkflowEvent> = []
+      const workflow = createWorkflow("w", {}, { onEvent: (e) => events.push(e) })
+      await workflow.run("run-1", async ({ step }) => step("s", () => ok(1)))
+      expect(new Set(events.map((e) => e.workflowId))).toEqual(new Set(["run-1"]))
+      expect(events.map((e) => e.type)).not.toContain("step_cache_miss")
+      events.length = 0
+      await workflow.run(async ({ step }) => step("s", () => ok(1)), { resumeState: { steps: new Map() } })
+      expect(events.map((e) => e.type)).toEqual(["workflow_start", "step_cache_miss", "step_start", "step_success", "step_complete", "workflow_success"])
+    })
   })
 
   describe("load of a saved WorkflowSnapshot", () => {
@@ -103,7 +168,7 @@ describe("Promise API", () => {
       expect(Object.keys(loaded.steps).sort()).toEqual(["__proto__", "constructor", "user:1"])
       expect(JSON.parse(JSON.stringify(loaded))).toEqual(JSON.parse(JSON.stringify(saved)))
       expect(loaded).toEqual(saved) // not toStrictEqual: steps has its own prototype
-      expect(await createWorkflow("w", {}).run(async ({ step }) => step("one", () => 2, { key: "user:1" }), { snapshot: loaded }))
+      expect(await createWorkflow("w", {}).run(async ({ step }) => step("one", () => ok(2), { key: "user:1" }), { snapshot: loaded }))
         .toEqual({ ok: true, value: 1 })
     })
 

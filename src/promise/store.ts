@@ -8,14 +8,15 @@ import { runOrReject } from "../internal/runOrReject.js"
 import type * as ResumeState from "../ResumeState.js"
 import type * as Snapshot from "../Snapshot.js"
 import * as SnapshotStoreModule from "../SnapshotStore.js"
+import * as Entries from "./entries.js"
 
 const { SnapshotStore, StoreError } = SnapshotStoreModule
 export { StoreError } from "../SnapshotStore.js"
 
 /** The reference's store interface: what a custom adapter implements. */
 export interface SnapshotStore {
-  save(id: string, state: SnapshotStoreModule.Stored): Promise<void>
-  load(id: string): Promise<SnapshotStoreModule.Stored | null>
+  save(id: string, state: SnapshotStoreModule.Stored | Entries.ResumeState): Promise<void>
+  load(id: string): Promise<SnapshotStoreModule.Stored | Entries.ResumeState | null>
   delete(id: string): Promise<void>
   list(options?: { prefix?: string; limit?: number }): Promise<Array<SnapshotStoreModule.ListEntry>>
   close(): Promise<void>
@@ -31,7 +32,7 @@ export interface SnapshotStore {
  * step keyed "get", loads as a ResumeState (`steps` a Map): the type never promises a `get` that is
  * not there. `loadResumeState` gives the same ResumeState for any snapshot.
  */
-export type LoadedState = ResumeState.ResumeState | LoadedSnapshot
+export type LoadedState = Entries.ResumeState | LoadedSnapshot
 
 /** A stored WorkflowSnapshot as `load` returns it: a WorkflowSnapshot whose `steps` also has `get`. */
 export interface LoadedSnapshot extends Snapshot.WorkflowSnapshot {
@@ -46,8 +47,14 @@ export interface StepLookup {
 /** What the official adapters return: the interface plus `loadResumeState`, which converts a stored snapshot. */
 export interface ResumableStore extends SnapshotStore {
   load(id: string): Promise<LoadedState | null>
-  loadResumeState(id: string): Promise<ResumeState.ResumeState | null>
+  loadResumeState(id: string): Promise<Entries.ResumeState | null>
 }
+
+// The Promise API's states hold live Results: saved in the wire format, loaded back live.
+const toStored = (state: SnapshotStoreModule.Stored | Entries.ResumeState): SnapshotStoreModule.Stored =>
+  Entries.isResumeState(state) ? Entries.toCoreState(state) : state as SnapshotStoreModule.Stored
+const fromLoaded = (loaded: LoadedState): LoadedState =>
+  Entries.isResumeState(loaded) ? Entries.fromCoreState(loaded as ResumeState.ResumeState) : loaded
 
 export const fromLayer = (layer: Layer.Layer<SnapshotStoreModule.SnapshotStore, SnapshotStoreModule.StoreError>): ResumableStore => {
   let runtime: ManagedRuntime.ManagedRuntime<SnapshotStoreModule.SnapshotStore, SnapshotStoreModule.StoreError> | undefined
@@ -79,9 +86,11 @@ export const fromLayer = (layer: Layer.Layer<SnapshotStoreModule.SnapshotStore, 
     return promise
   }
   return {
-    save: (id, state) => use((store) => store.save(id, state)),
-    load: (id) => use((store) => Effect.map(store.load(id), (stored) => Option.getOrNull(Option.map(stored, toLoaded)))),
-    loadResumeState: (id) => use((store) => Effect.map(store.loadResumeState(id), Option.getOrNull)),
+    save: (id, state) => use((store) => store.save(id, toStored(state))),
+    load: (id) =>
+      use((store) => Effect.map(store.load(id), (stored) => Option.getOrNull(Option.map(stored, (s) => fromLoaded(toLoaded(s)))))),
+    loadResumeState: (id) =>
+      use((store) => Effect.map(store.loadResumeState(id), (state) => Option.getOrNull(Option.map(state, Entries.fromCoreState)))),
     delete: (id) => use((store) => store.delete(id)),
     list: (options) => use((store) => Effect.map(store.list(options), (entries) => [...entries])),
     // Calls already made finish first; then every connection is released.

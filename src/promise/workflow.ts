@@ -1,109 +1,31 @@
 /**
- * `effect-resume/workflow`: the reference docs' Promise API (`createWorkflow`, `step`, Results, events,
- * the collector), as a thin layer over the Effect core: caching, replay and serialization are the
- * core's, this module only adapts Promises and plain objects to it.
+ * `effect-resume/workflow`: the reference's Promise API (`createWorkflow`, `step`, Results, events,
+ * the collector), as a thin layer over the Effect core: caching and replay are the core's; this module
+ * adapts Promises, live Results and the reference's events to it. Entries cross in src/promise/entries.ts.
  */
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Runtime } from "effect"
 import { runOrReject } from "../internal/runOrReject.js"
-import * as ResumeState from "../ResumeState.js"
+import * as CoreState from "../ResumeState.js"
 import * as Snapshot from "../Snapshot.js"
 import * as Workflow from "../Workflow.js"
+import * as Entries from "./entries.js"
+import type { LiveEntry, ResumeState, ResumeStateEntry } from "./entries.js"
+import { diagnosticsTag, entryOf, type WorkflowEvent } from "./events.js"
+import { type Err, type Ok, type Result, UnexpectedError } from "./result.js"
 
-export type { ResumeState, ResumeStateEntry } from "../ResumeState.js"
-export type { JsonValue, StepResult, WorkflowSnapshot } from "../Snapshot.js"
-
-// ---------------------------------------------------------------------------------------------
-// Results
-
-export type Result<T, E = unknown> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly error: E; readonly cause?: unknown }
-
-export const ok = <T>(value: T): Result<T, never> => ({ ok: true, value })
-export const err = <E>(error: E): Result<never, E> => ({ ok: false, error })
-
-export const isResult = (u: unknown): u is Result<unknown, unknown> =>
-  typeof u === "object" && u !== null && typeof (u as { ok?: unknown }).ok === "boolean" &&
-  ((u as { ok: boolean }).ok ? "value" in u : "error" in u)
-
-/** What `step` resolves to: a Result's value, or the plain value. */
-export type Unwrap<R> = R extends { readonly ok: true; readonly value: infer T } ? T
-  : R extends { readonly ok: false } ? never
-  : R
-
-// ---------------------------------------------------------------------------------------------
-// Events
-
-interface Base {
-  readonly workflowName: string
-  /** A fresh id per run. */
-  readonly workflowId: string
-  readonly ts: number
-}
-interface StepBase extends Base {
-  readonly stepId: string
-  readonly stepKey: string
-}
-
-export type WorkflowEvent =
-  | Base & { readonly type: "workflow_start" }
-  | StepBase & { readonly type: "step_start" }
-  | StepBase & {
-    readonly type: "step_complete"
-    readonly cached: boolean
-    readonly durationMs: number
-    /** The recorded outcome, what a collector keeps. */
-    readonly entry: ResumeState.ResumeStateEntry
-  }
-  | StepBase & {
-    readonly type: "step_error"
-    readonly cached: boolean
-    readonly durationMs: number
-    readonly error: unknown
-    readonly entry: ResumeState.ResumeStateEntry | undefined
-  }
-  | Base & { readonly type: "workflow_success"; readonly durationMs: number }
-  | Base & { readonly type: "workflow_error"; readonly durationMs: number; readonly error: unknown }
-
-export type StepCompleteEvent = Extract<WorkflowEvent, { type: "step_complete" }>
-
-/** Narrows an event to `step_complete`. */
-export const isStepComplete = (event: WorkflowEvent): event is StepCompleteEvent => event.type === "step_complete"
-
-const toPromiseEvent = (workflowId: string, event: Workflow.WorkflowEvent): WorkflowEvent => {
-  const base = { workflowName: event.workflowName, workflowId, ts: Date.now() }
-  switch (event._tag) {
-    case "WorkflowStart":
-      return { ...base, type: "workflow_start" }
-    case "StepStart":
-      return { ...base, type: "step_start", stepId: event.stepId, stepKey: event.stepKey }
-    case "StepComplete":
-      return {
-        ...base,
-        type: "step_complete",
-        stepId: event.stepId,
-        stepKey: event.stepKey,
-        cached: event.cached,
-        durationMs: event.durationMs,
-        entry: event.entry
-      }
-    case "StepError":
-      return {
-        ...base,
-        type: "step_error",
-        stepId: event.stepId,
-        stepKey: event.stepKey,
-        cached: event.cached,
-        durationMs: event.durationMs,
-        error: event.error,
-        entry: event.entry
-      }
-    case "WorkflowComplete":
-      return { ...base, type: "workflow_success", durationMs: event.durationMs }
-    case "WorkflowError":
-      return { ...base, type: "workflow_error", durationMs: event.durationMs, error: event.error }
-  }
-}
+export type { ResumeState, ResumeStateEntry } from "./entries.js"
+export type { JsonValue, SerializedCause, StepResult, WorkflowSnapshot } from "../Snapshot.js"
+export * from "./events.js"
+export * from "./result.js"
+export { ResumeStateFormatError } from "../ResumeState.js"
+export { ReplayedDefect, RunOptionsError, StepCodecError, StepKeyConflictError } from "../Workflow.js"
+export {
+  assertValidSnapshot,
+  looksLikeWorkflowSnapshot,
+  mergeSnapshots,
+  SnapshotFormatError,
+  validateSnapshot
+} from "./persistence.js"
 
 // ---------------------------------------------------------------------------------------------
 // Resume state helpers
@@ -111,18 +33,25 @@ const toPromiseEvent = (workflowId: string, event: Workflow.WorkflowEvent): Work
 export interface ResumeStateCollector {
   /** Pass as (or call from) `onEvent`. */
   readonly handleEvent: (event: WorkflowEvent) => void
-  readonly getResumeState: () => ResumeState.ResumeState
+  /** A fresh state on every call. */
+  readonly getResumeState: () => ResumeState
+  readonly clear: () => void
 }
 
+/**
+ * Keeps each step's `{ result, meta }`. Unlike the reference's, which keeps only `step_complete`, it
+ * also keeps replayed steps (`step_cache_hit`): after a resumed run it holds the whole state.
+ */
 export const createResumeStateCollector = (): ResumeStateCollector => {
-  const steps = new Map<string, ResumeState.ResumeStateEntry>()
+  const steps = new Map<string, LiveEntry>()
   return {
     handleEvent: (event) => {
-      if ((event.type === "step_complete" || event.type === "step_error") && event.entry !== undefined) {
-        steps.set(event.stepKey, event.entry)
+      if (event.type === "step_complete" || (event.type === "step_cache_hit" && "result" in event)) {
+        steps.set(event.stepKey, entryOf(event))
       }
     },
-    getResumeState: () => ResumeState.make(steps)
+    getResumeState: () => Entries.makeState(steps),
+    clear: () => steps.clear()
   }
 }
 
@@ -130,27 +59,26 @@ export const createResumeStateCollector = (): ResumeStateCollector => {
  * What `store.load` returned, as a ResumeState: a ResumeState passes through, a serialized one is
  * decoded, a WorkflowSnapshot is converted (and must be valid). `null` / `undefined` give `undefined`.
  */
-export const toResumeState = (loaded: unknown): ResumeState.ResumeState | undefined => {
+export const toResumeState = (loaded: unknown): ResumeState | undefined => {
   if (loaded === null || loaded === undefined) return undefined
-  if (ResumeState.isResumeState(loaded)) return loaded
-  if (ResumeState.isResumeStateJson(loaded)) return deserializeResumeState(loaded)
-  return ResumeState.fromSnapshot(Snapshot.assertValid(loaded))
+  if (Entries.isResumeState(loaded)) return loaded
+  if (CoreState.isResumeStateJson(loaded)) return deserializeResumeState(loaded)
+  return Entries.fromCoreState(CoreState.fromSnapshot(Snapshot.assertValid(loaded)))
 }
 
-export const serializeResumeState = (state: ResumeState.ResumeState): ResumeState.ResumeStateJson =>
-  ResumeState.serialize(state)
+/** The wire form: each entry normalized (values to JSON, causes to `SerializedCause`, `meta` into the result). */
+export const serializeResumeState = (state: ResumeState): CoreState.ResumeStateJson =>
+  CoreState.serialize(Entries.toCoreState(state))
 
 /** Throws `ResumeStateFormatError` (with paths) when the value is not a serialized ResumeState. */
-export const deserializeResumeState = (json: unknown): ResumeState.ResumeState => {
-  const decoded = ResumeState.deserializeEither(json)
+export const deserializeResumeState = (json: unknown): ResumeState => {
+  const decoded = CoreState.deserializeEither(json)
   if (decoded._tag === "Left") throw decoded.left
-  return decoded.right
+  return Entries.fromCoreState(decoded.right)
 }
 
-export const isResumeState = ResumeState.isResumeState
+export const isResumeState = Entries.isResumeState
 export const isWorkflowSnapshot = Snapshot.isWorkflowSnapshot
-export { ResumeStateFormatError } from "../ResumeState.js"
-export { ReplayedDefect, RunOptionsError, StepCodecError, StepKeyConflictError } from "../Workflow.js"
 
 // ---------------------------------------------------------------------------------------------
 // Workflows
@@ -159,7 +87,16 @@ export interface StepOptions {
   readonly key?: string
 }
 
-export type Step = <R>(id: string, fn: () => R | PromiseLike<R>, options?: StepOptions) => Promise<Unwrap<Awaited<R>>>
+type AnyResult = Result<unknown, unknown, unknown>
+
+/** What `step` resolves to: the Result's value. */
+export type Unwrap<R> = R extends { readonly ok: true; readonly value: infer T } ? T : never
+
+export type Step = <R extends AnyResult>(
+  id: string,
+  operation: (() => R | PromiseLike<R>) | PromiseLike<R>,
+  options?: StepOptions
+) => Promise<Unwrap<R>>
 
 export interface WorkflowContext<Deps> {
   readonly step: Step
@@ -169,24 +106,38 @@ export interface WorkflowContext<Deps> {
 export type WorkflowFn<T, Deps> = (context: WorkflowContext<Deps>) => Promise<T> | T
 
 export type RunOptions =
-  | { readonly resumeState?: ResumeState.ResumeState | undefined; readonly snapshot?: undefined }
-  | { readonly snapshot: Snapshot.WorkflowSnapshot; readonly resumeState?: undefined }
+  & { readonly onEvent?: ((event: WorkflowEvent) => void) | undefined }
+  & (
+    | { readonly resumeState?: ResumeState | undefined; readonly snapshot?: undefined }
+    | { readonly snapshot: Snapshot.WorkflowSnapshot; readonly resumeState?: undefined }
+  )
 
 export interface WorkflowOptions {
+  /** Replaced by a run's own `onEvent`, as in the reference. */
   readonly onEvent?: (event: WorkflowEvent) => void
   /** Used by every run that is not given its own `resumeState` or `snapshot`. */
-  readonly resumeState?: ResumeState.ResumeState
-  /** Re-run steps whose recorded outcome is a failure. */
+  readonly resumeState?: ResumeState
+  /** Ours: re-run steps whose recorded outcome is a failure. */
   readonly retryFailed?: boolean
 }
 
+export interface RunWithStateResult<T> {
+  readonly result: Result<T, unknown, unknown>
+  /** Every step of the run, replayed ones included (the reference's holds only the new ones). */
+  readonly resumeState: ResumeState
+}
+
+/** A run may be given a name first, as in the reference: it becomes the events' `workflowId`. */
 export interface PromiseWorkflow<Deps> {
   readonly name: string
-  readonly run: <T>(fn: WorkflowFn<T, Deps>, options?: RunOptions) => Promise<Result<T>>
-  readonly runWithState: <T>(
-    fn: WorkflowFn<T, Deps>,
-    options?: RunOptions
-  ) => Promise<{ readonly result: Result<T>; readonly resumeState: ResumeState.ResumeState }>
+  readonly run: {
+    <T>(fn: WorkflowFn<T, Deps>, options?: RunOptions): Promise<Result<T, unknown, unknown>>
+    <T>(runName: string, fn: WorkflowFn<T, Deps>, options?: RunOptions): Promise<Result<T, unknown, unknown>>
+  }
+  readonly runWithState: {
+    <T>(fn: WorkflowFn<T, Deps>, options?: RunOptions): Promise<RunWithStateResult<T>>
+    <T>(runName: string, fn: WorkflowFn<T, Deps>, options?: RunOptions): Promise<RunWithStateResult<T>>
+  }
 }
 
 /**
@@ -195,75 +146,237 @@ export interface PromiseWorkflow<Deps> {
  */
 export class StepFailedError extends Error {
   override readonly name = "StepFailedError"
-  /** The step's typed error (an `{ ok: false }` Result's error), or its defect (what the dep threw). */
+  /** The step's error: a `{ ok: false }` Result's error, or an UnexpectedError for a throw. */
   readonly error: unknown
-  constructor(readonly stepId: string, readonly failure: Cause.Cause<unknown>) {
-    const error = Cause.squash(failure)
+  constructor(readonly stepId: string, readonly result: Err<unknown, unknown>) {
+    const error = result.error
     super(`Step "${stepId}" failed: ${error instanceof Error ? error.message : String(error)}`)
     this.error = error
   }
 }
 
-const depEffect = <R>(fn: () => R | PromiseLike<R>): Effect.Effect<unknown, unknown> =>
-  // a throw (sync or async) is a defect, recorded with origin "throw"; an { ok: false } Result is a typed failure
-  Effect.flatMap(Effect.promise(async () => await fn()), (out) =>
-    isResult(out) ? (out.ok ? Effect.succeed(out.value) : Effect.fail(out.error)) : Effect.succeed(out))
+/** The body's failure, carried through the core to the run's Result. */
+class RunFailed {
+  constructor(readonly result: Err<unknown, unknown>) {}
+}
 
-const body = <T, Deps>(fn: WorkflowFn<T, Deps>, deps: Deps): Effect.Effect<T, unknown, Workflow.WorkflowRun> =>
+const unexpected = (thrown: unknown): Err<unknown, unknown> => ({ ok: false, error: new UnexpectedError(thrown), cause: thrown })
+
+/** One run's bookkeeping: the live outcomes the core's JSON entries stand for. */
+interface RunState {
+  readonly workflowId: string
+  readonly workflowName: string
+  /** A resumeState or snapshot was given: executed steps are cache misses. */
+  readonly resuming: boolean
+  /** The given entries, live (a wire entry deserialized): an in-memory replay returns these. */
+  readonly given: ReadonlyMap<string, LiveEntry>
+  /** What each step executed in this run returned (or threw). */
+  readonly executed: Map<string, LiveEntry>
+  /** Entries replayed in this run, set when the core reports the cache hit. */
+  readonly replayed: Map<string, LiveEntry>
+  readonly onEvent: ((event: WorkflowEvent) => void) | undefined
+}
+
+type Outcome = { readonly thrown: unknown } | { readonly out: unknown; readonly flag: unknown }
+
+// A throw (sync or async) is a defect; an { ok: false } Result or a non-Result a typed failure.
+const depEffect = (
+  operation: (() => unknown) | PromiseLike<unknown>,
+  record: (entry: LiveEntry) => void
+): Effect.Effect<unknown, unknown> =>
+  Effect.flatMap(
+    Effect.promise(async (): Promise<Outcome> => {
+      try {
+        const out = await (typeof operation === "function" ? operation() : operation)
+        // read here, so that null / undefined throw a TypeError as in the reference
+        return { out, flag: (out as { ok?: unknown }).ok }
+      } catch (thrown) {
+        return { thrown }
+      }
+    }),
+    (outcome) => {
+      if ("thrown" in outcome) {
+        const thrown = outcome.thrown
+        record({ result: unexpected(thrown), meta: { origin: "throw", thrown } })
+        return Effect.die(thrown)
+      }
+      const out = outcome.out as AnyResult
+      if (outcome.flag === true) {
+        record({ result: out })
+        return Effect.succeed((out as Ok<unknown>).value)
+      }
+      if (outcome.flag === false) {
+        const failed = out as Err<unknown, unknown>
+        record({ result: out, meta: "cause" in failed ? { origin: "result", resultCause: failed.cause } : { origin: "result" } })
+        return Effect.fail(failed.error)
+      }
+      // not a Result: the step fails with error undefined, and step_complete reports what it returned
+      record({ result: out, meta: { origin: "result" } })
+      return Effect.fail(undefined)
+    }
+  )
+
+const body = <T, Deps>(fn: WorkflowFn<T, Deps>, deps: Deps, run: RunState): Effect.Effect<T, RunFailed, Workflow.WorkflowRun> =>
   Effect.gen(function*() {
     const runtime = yield* Effect.runtime<Workflow.WorkflowRun>()
     // the runtime captured here already holds the WorkflowRun service: each step runs on it directly
     const runPromiseExit = Runtime.runPromiseExit(runtime)
-    const step: Step = async (id, thunk, options) => {
+    const step: Step = async (id, operation, options) => {
+      const key = options?.key ?? id
+      let executed: LiveEntry | undefined
+      run.replayed.delete(key)
       const exit = await runPromiseExit(
-        Workflow.step(id, depEffect(thunk), options?.key === undefined ? undefined : { key: options.key })
+        Workflow.step(id, depEffect(operation, (entry) => {
+          executed = entry
+          run.executed.set(key, entry)
+        }), { key })
       )
-      if (Exit.isSuccess(exit)) return exit.value as never
-      throw new StepFailedError(id, exit.cause)
+      const replayed = run.replayed.get(key)
+      if (Exit.isSuccess(exit)) {
+        return (replayed === undefined ? exit.value : (replayed.result as Ok<unknown>).value) as never
+      }
+      const entry = replayed ?? executed
+      // no entry: the core refused the step (a key clash) or it was interrupted
+      throw new StepFailedError(id, entry === undefined ? { ok: false, error: Cause.squash(exit.cause) } : Entries.failureOf(entry))
     }
     return yield* Effect.tryPromise({
       try: async () => await fn({ step, deps }),
-      catch: (thrown) => thrown
-    }).pipe(
-      Effect.catchAll((thrown) =>
-        thrown instanceof StepFailedError ? Effect.failCause(thrown.failure) : Effect.die(thrown)
-      )
-    )
+      catch: (thrown) => new RunFailed(thrown instanceof StepFailedError ? thrown.result : unexpected(thrown))
+    })
   })
 
-const toResult = <T>(exit: Exit.Exit<T, unknown>): Result<T> => {
+const toResult = <T>(exit: Exit.Exit<T, unknown>): Result<T, unknown, unknown> => {
   if (Exit.isSuccess(exit)) return { ok: true, value: exit.value }
   const failure = Cause.failureOption(exit.cause)
-  return failure._tag === "Some"
-    ? { ok: false, error: failure.value }
-    : { ok: false, error: Cause.squash(exit.cause), cause: exit.cause }
+  if (failure._tag === "Some" && failure.value instanceof RunFailed) return failure.value.result
+  return unexpected(Cause.squash(exit.cause))
 }
+
+/** The core's events as the reference's. Bookkeeping first, then the user's handler. */
+const translate = (run: RunState) => (event: Workflow.WorkflowEvent): void => {
+  const events: Array<WorkflowEvent> = []
+  // in the reference's key order: type, workflowId, the step's ids, ts, the rest, workflowName last
+  const workflowId = run.workflowId
+  const ts = Date.now()
+  const name = run.workflowName
+  switch (event._tag) {
+    case "WorkflowStart":
+      events.push({ type: "workflow_start", workflowId, ts, workflowName: name })
+      break
+    case "StepStart": {
+      const step = { stepKey: event.stepKey, name: event.stepId }
+      if (run.resuming) events.push({ type: "step_cache_miss", workflowId, ...step, ts, workflowName: name })
+      events.push({ type: "step_start", workflowId, stepId: event.stepKey, ...step, ts, workflowName: name })
+      break
+    }
+    case "StepComplete":
+    case "StepError": {
+      const step = { stepKey: event.stepKey, name: event.stepId }
+      if (event.cached) {
+        const entry = event.entry === undefined
+          ? undefined
+          : run.given.get(event.stepKey) ?? Entries.fromCoreEntry(event.entry)
+        if (entry !== undefined) {
+          run.replayed.set(event.stepKey, entry)
+          events.push({ type: "step_cache_hit", workflowId, ...step, ts, result: entry.result, ...meta(entry), workflowName: name })
+        }
+        break
+      }
+      const durationMs = event.durationMs
+      const live = event.entry === undefined ? undefined : run.executed.get(event.stepKey)
+      if (event._tag === "StepComplete") {
+        events.push({ type: "step_success", workflowId, stepId: event.stepKey, ...step, ts, durationMs, workflowName: name })
+      } else {
+        const error = live === undefined ? event.error : Entries.failureOf(live).error
+        const thrown = live?.meta?.origin === "throw"
+        events.push({
+          type: "step_error",
+          workflowId,
+          stepId: event.stepKey,
+          ...step,
+          ts,
+          durationMs,
+          error,
+          diagnostics: {
+            tag: diagnosticsTag(thrown ? (live?.meta as { thrown: unknown }).thrown : error),
+            origin: thrown ? "throw" : "result",
+            attempt: 1,
+            cumulativeDurationMs: durationMs
+          },
+          workflowName: name
+        })
+      }
+      if (live !== undefined) {
+        events.push({ type: "step_complete", workflowId, ...step, ts, durationMs, result: live.result, ...meta(live), workflowName: name })
+      }
+      break
+    }
+    case "WorkflowComplete":
+      events.push({ type: "workflow_success", workflowId, ts, durationMs: event.durationMs, workflowName: name })
+      break
+    case "WorkflowError": {
+      const error = event.error instanceof RunFailed ? event.error.result.error : event.error
+      events.push({ type: "workflow_error", workflowId, ts, durationMs: event.durationMs, error, workflowName: name })
+      break
+    }
+  }
+  const onEvent = run.onEvent
+  if (onEvent === undefined) return
+  // every event reaches the handler even if it throws on one; the first throw is then rethrown (and logged by the core)
+  let failed: { readonly error: unknown } | undefined
+  for (const e of events) {
+    try {
+      onEvent(e)
+    } catch (error) {
+      failed ??= { error }
+    }
+  }
+  if (failed !== undefined) throw failed.error
+}
+
+const meta = (entry: ResumeStateEntry) => entry.meta === undefined ? {} : { meta: entry.meta }
 
 export const createWorkflow = <Deps>(name: string, deps: Deps, options: WorkflowOptions = {}): PromiseWorkflow<Deps> => {
   // One runtime per workflow; it holds no resources, so it never needs disposing.
   const runtime = ManagedRuntime.make(Layer.empty)
-  const runWithState = <T>(fn: WorkflowFn<T, Deps>, runOptions?: RunOptions) => {
-    const workflowId = crypto.randomUUID()
-    const onEvent = options.onEvent
-    const resume = runOptions?.snapshot !== undefined || runOptions?.resumeState !== undefined
-      ? runOptions
-      : { resumeState: options.resumeState }
-    return runOrReject(
+  const execute = async <T>(runName: string | undefined, fn: WorkflowFn<T, Deps>, runOptions?: RunOptions) => {
+    const own = runOptions?.snapshot !== undefined || runOptions?.resumeState !== undefined
+    const resumeState: unknown = own ? runOptions?.resumeState : options.resumeState
+    const snapshot = own ? runOptions?.snapshot : undefined
+    const given = Entries.isResumeState(resumeState)
+      ? new Map(Array.from(resumeState.steps).flatMap(([key, entry]) => Entries.isEntry(entry) ? [[key, Entries.toLiveEntry(entry)] as const] : []))
+      : new Map<string, LiveEntry>()
+    const run: RunState = {
+      workflowId: runName ?? crypto.randomUUID(),
+      workflowName: name,
+      resuming: resumeState !== undefined || snapshot !== undefined,
+      given,
+      executed: new Map(),
+      replayed: new Map(),
+      onEvent: runOptions?.onEvent ?? options.onEvent
+    }
+    const { result, resumeState: state } = await runOrReject(
       runtime,
-      Effect.map(
-        Workflow.runWithState(Workflow.make(name, body(fn, deps)), {
-          ...resume,
-          retryFailed: options.retryFailed,
-          onEvent: onEvent === undefined ? undefined : (event) => onEvent(toPromiseEvent(workflowId, event))
-        }),
-        // a copy: a step the fn started but did not await may still finish, and must not change it
-        ({ result, resumeState }) => ({ result: toResult(result), resumeState: ResumeState.make(resumeState.steps) })
-      )
+      Workflow.runWithState(Workflow.make(name, body(fn, deps, run)), {
+        // anything that is not a ResumeState goes to the core as is, which says what is wrong with it
+        resumeState: (Entries.isResumeState(resumeState) ? Entries.toCoreState(resumeState) : resumeState) as never,
+        snapshot,
+        retryFailed: options.retryFailed,
+        onEvent: translate(run)
+      })
     )
+    // a copy: a step the fn started but did not await may still finish, and must not change it
+    const steps = Array.from(state.steps, ([key, entry]) =>
+      [key, run.executed.get(key) ?? run.given.get(key) ?? Entries.fromCoreEntry(entry)] as const)
+    return { result: toResult(result), resumeState: Entries.makeState(steps) }
   }
+  const runWithState = (...args: Array<unknown>): Promise<RunWithStateResult<unknown>> =>
+    typeof args[0] === "string"
+      ? execute(args[0], args[1] as WorkflowFn<unknown, Deps>, args[2] as RunOptions | undefined)
+      : execute(undefined, args[0] as WorkflowFn<unknown, Deps>, args[1] as RunOptions | undefined)
   return {
     name,
-    runWithState,
-    run: (fn, runOptions) => runWithState(fn, runOptions).then(({ result }) => result)
+    runWithState: runWithState as PromiseWorkflow<Deps>["runWithState"],
+    run: ((...args: Array<unknown>) => runWithState(...args).then(({ result }) => result)) as PromiseWorkflow<Deps>["run"]
   }
 }

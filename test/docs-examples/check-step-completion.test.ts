@@ -55,7 +55,12 @@ describe("isStepComplete on an event stream", () => {
     const events: Array<WorkflowEvent> = []
     await createWorkflow("workflow", deps, { onEvent: (e) => events.push(e) }).run(myWorkflowFn)
     const completed = events.filter(isStepComplete)
-    expect(completed.map((e) => [e.stepId, e.stepKey, e.cached])).toEqual([["fetchUser", "user:1", false], ["fetchPosts", "posts:1", false]])
-    expect(events.filter((e) => !isStepComplete(e)).map((e) => e.type)).toEqual(["workflow_start", "step_start", "step_start", "workflow_success"])
+    // as in the reference: `name` is the step's id, `stepKey` its key, and `result` / `meta` what a collector keeps
+    expect(completed.map((e) => [e.name, e.stepKey, e.result, e.meta])).toEqual([
+      ["fetchUser", "user:1", { ok: true, value: { id: "1", name: "user 1" } }, undefined],
+      ["fetchPosts", "posts:1", { ok: true, value: [{ id: "p1", userId: "1", title: "hello" }] }, undefined]
+    ])
+    expect(events.filter((e) => !isStepComplete(e)).map((e) => e.type))
+      .toEqual(["workflow_start", "step_start", "step_success", "step_start", "step_success", "workflow_success"])
   })
 })

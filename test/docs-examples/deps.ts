@@ -1,6 +1,6 @@
 /**
- * The docs' `fetchUser` / `fetchPosts` deps, counting their calls. fetchUser returns a Result,
- * fetchPosts a plain Promise: the docs allow both.
+ * The docs' `fetchUser` / `fetchPosts` deps, counting their calls. Both return Results: as in the
+ * reference, a step whose function returns a plain value fails.
  */
 import { ok, type WorkflowContext } from "effect-resume/workflow"
 
@@ -12,7 +12,7 @@ export const makeDeps = () => {
   }
   const fetchPosts = async (userId: string) => {
     calls.fetchPosts++
-    return [{ id: `p1`, userId, title: "hello" }]
+    return ok([{ id: `p1`, userId, title: "hello" }])
   }
   return { calls, deps: { fetchUser, fetchPosts } }
 }

@@ -56,7 +56,16 @@ describe.each(cases)("Quick Start on $name", ({ make, name, skip }) => {
     const fn = myWorkflowFn
     const { resumeState } = await workflow.runWithState(fn)
     expect(collector.getResumeState()).toEqual(resumeState)
-    expect(seen).toEqual(["workflow_start", "step_start", "step_complete", "step_start", "step_complete", "workflow_success"])
+    expect(seen).toEqual([
+      "workflow_start",
+      "step_start",
+      "step_success",
+      "step_complete",
+      "step_start",
+      "step_success",
+      "step_complete",
+      "workflow_success"
+    ])
 
     // Serialize with serializeResumeState(state) before persisting; deserializeResumeState(parsed) when loading JSON
     const json = JSON.stringify(serializeResumeState(collector.getResumeState()))

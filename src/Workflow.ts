@@ -2,8 +2,8 @@
  * Workflows and steps. A step's outcome is recorded under its key; a resumed run replays recorded
  * outcomes instead of executing the step's effect again.
  */
-import { Cause, Context, Data, Effect, Exit, Option } from "effect"
-import { type RunContext, runStep, type StepOptions } from "./internal/stepCache.js"
+import { Cause, Context, Data, Effect, Exit, Option, Schema } from "effect"
+import { isPrechecked, type RunContext, runStep, type StepOptions } from "./internal/stepCache.js"
 import { saveOwnStep } from "./internal/trusted.js"
 import { describeIssues } from "./internal/issues.js"
 import * as ResumeState from "./ResumeState.js"
@@ -88,9 +88,36 @@ export type RunOptions<I = void> = {
 
 const invalidResumeState = (message: string) => Effect.fail(new RunOptionsError({ reason: "InvalidResumeState", message }))
 
+const isJsonValue = Schema.is(Snapshot.JsonValue)
+
+// Own keys beyond these (a "__proto__", `meta`, `warnings`, ...) leave the entry to the decoder
+const entryKeys = new Set(["result", "stepId"])
+const okKeys = new Set(["ok", "value", "stepId"])
+const onlyKeys = (o: object, allowed: ReadonlySet<string>) => Object.getOwnPropertyNames(o).every((key) => allowed.has(key))
+
+/**
+ * The common entry, a recorded value (`{ result: { ok: true, value?, stepId? }, stepId? }` and nothing
+ * else), checked without the entry decoder, which costs about as much per entry as replaying the step.
+ * It accepts only what the decoder accepts; anything else (or anything that throws when read) goes to it.
+ */
+const isPlainOkEntry = (entry: unknown): boolean => {
+  try {
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry) || !onlyKeys(entry, entryKeys)) return false
+    const { result, stepId } = entry as { readonly result?: unknown; readonly stepId?: unknown }
+    if (!Object.hasOwn(entry, "result") || (Object.hasOwn(entry, "stepId") && typeof stepId !== "string")) return false
+    if (typeof result !== "object" || result === null || Array.isArray(result) || !onlyKeys(result, okKeys)) return false
+    const ok = result as { readonly ok?: unknown; readonly value?: unknown; readonly stepId?: unknown }
+    if (!Object.hasOwn(ok, "ok") || ok.ok !== true || (Object.hasOwn(ok, "stepId") && typeof ok.stepId !== "string")) return false
+    return !Object.hasOwn(ok, "value") || isJsonValue(ok.value)
+  } catch {
+    return false
+  }
+}
+
 /** A ResumeState may be built by hand: its entries are checked, so a bad one is a clear error, not a crash mid-run. */
 const checkedSteps = (state: ResumeState.ResumeState) => {
   for (const [key, entry] of state.steps) {
+    if (typeof key === "string" && isPlainOkEntry(entry)) continue
     const decoded = typeof key === "string" ? ResumeState.decodeEntry(entry) : undefined
     if (decoded === undefined || decoded._tag === "Left") {
       return invalidResumeState(
@@ -131,7 +158,12 @@ const initialSteps = (options: {
     return Effect.succeed(new Map(ResumeState.fromSnapshot(validated.snapshot).steps))
   }
   if (resumeState === undefined) return Effect.succeed(new Map())
-  if (ResumeState.isResumeState(resumeState)) return checkedSteps(resumeState)
+  if (ResumeState.isResumeState(resumeState)) {
+    // a prechecked state's map was made for this run alone: it is the run's own, not copied
+    return isPrechecked(resumeState)
+      ? Effect.succeed(resumeState.steps as Map<string, ResumeState.ResumeStateEntry>)
+      : checkedSteps(resumeState)
+  }
   if (Snapshot.looksLike(resumeState)) {
     return Effect.fail(
       new RunOptionsError({

@@ -34,6 +34,21 @@ export interface RunContext {
 }
 
 
+/**
+ * States whose entries the caller built itself, valid by construction (the Promise API's per-run
+ * conversion of its entries): the run skips checking each one, and takes the state's Map (a `Map`) as
+ * its own instead of copying it. Such a state is made for one call and handed straight to it, so no
+ * user code can change it in between.
+ */
+const prechecked = new WeakSet<ResumeState.ResumeState>()
+
+export const markPrechecked = <S extends ResumeState.ResumeState>(state: S): S => {
+  prechecked.add(state)
+  return state
+}
+
+export const isPrechecked = (state: ResumeState.ResumeState): boolean => prechecked.has(state)
+
 export interface StepOptions<A, E> {
   /** Cache key; defaults to the step id. */
   readonly key?: string
@@ -43,13 +58,16 @@ export interface StepOptions<A, E> {
   readonly error?: Schema.Schema<E, any>
 }
 
-export const runStep = <A, E, R>(
-  run: RunContext,
-  id: string,
-  effect: Effect.Effect<A, E, R>,
-  options: StepOptions<A, E> | undefined
-): Effect.Effect<A, E | StepFailure, R> => {
-  const key = options?.key ?? id
+/**
+ * A step's first move, decided synchronously: a key clash, a replay of `entry`, or an execution under
+ * `visit`. The Promise API calls it directly, so that a step needs no fiber of its own.
+ */
+export type Start =
+  | { readonly _tag: "Conflict"; readonly error: StepKeyConflictError }
+  | { readonly _tag: "Replay"; readonly entry: ResumeState.ResumeStateEntry }
+  | { readonly _tag: "Execute"; readonly visit: Visit }
+
+export const start = (run: RunContext, id: string, key: string): Start => {
   const visit = run.visits.get(key)
   const recorded = run.steps.get(key)
   if (visit !== undefined) {
@@ -57,12 +75,13 @@ export const runStep = <A, E, R>(
     // after an attempt of this same step that did not succeed: an executed attempt runs again, a
     // replayed failure replays again (retryFailed decides that, not the retry). Anything else would
     // hand one call's value to another.
-    if (visit.id === id && visit.state === "failed") return execute(run, visit, key, effect, options)
+    if (visit.id === id && visit.state === "failed") return { _tag: "Execute", visit }
     if (visit.id === id && visit.state === "replayed" && recorded !== undefined && !recorded.result.ok) {
-      return replay(run, id, key, recorded, options)
+      return { _tag: "Replay", entry: recorded }
     }
-    return Effect.fail(
-      new StepKeyConflictError({
+    return {
+      _tag: "Conflict",
+      error: new StepKeyConflictError({
         reason: "DuplicateKey",
         stepId: id,
         stepKey: key,
@@ -73,14 +92,15 @@ export const runStep = <A, E, R>(
           : `Steps "${visit.id}" and "${id}" both use the cache key "${key}" in workflow "${run.workflowName}". ` +
             `Give each step its own key.`
       })
-    )
+    }
   }
   const current: Visit = { id, state: "running" }
   run.visits.set(key, current)
   if (recorded !== undefined && (recorded.result.ok || !run.retryFailed)) {
     if (recorded.stepId !== undefined && recorded.stepId !== id) {
-      return Effect.fail(
-        new StepKeyConflictError({
+      return {
+        _tag: "Conflict",
+        error: new StepKeyConflictError({
           reason: "Divergence",
           stepId: id,
           stepKey: key,
@@ -88,12 +108,30 @@ export const runStep = <A, E, R>(
           message: `The outcome recorded under key "${key}" belongs to step "${recorded.stepId}", ` +
             `but step "${id}" asked for it: the workflow changed since the state was saved.`
         })
-      )
+      }
     }
     current.state = "replayed"
-    return replay(run, id, key, recorded, options)
+    return { _tag: "Replay", entry: recorded }
   }
-  return execute(run, current, key, effect, options)
+  return { _tag: "Execute", visit: current }
+}
+
+export const runStep = <A, E, R>(
+  run: RunContext,
+  id: string,
+  effect: Effect.Effect<A, E, R>,
+  options: StepOptions<A, E> | undefined
+): Effect.Effect<A, E | StepFailure, R> => {
+  const key = options?.key ?? id
+  const started = start(run, id, key)
+  switch (started._tag) {
+    case "Conflict":
+      return Effect.fail(started.error)
+    case "Replay":
+      return replay(run, id, key, started.entry, options)
+    case "Execute":
+      return execute(run, started.visit, key, effect, options)
+  }
 }
 
 const codecError = (reason: "Encode" | "Decode", id: string, key: string, detail: string, outcome?: unknown) =>
@@ -131,6 +169,8 @@ const replay = <A, E>(
     const value = decodeRecorded(options?.success, result.value, id, key)
     if (value._tag === "Left") return Effect.fail(value.left)
     outcome = Effect.succeed(value.right as A)
+    // the hot path of a resumed run: no event is built when nobody listens
+    if (run.emit === undefined) return outcome
     event = WorkflowEvent.StepComplete({ workflowName: run.workflowName, stepId: id, stepKey: key, cached: true, durationMs: 0, entry })
   } else if (result.meta?.origin === "throw") {
     // an Error replays as a ReplayedDefect, any other thrown value as itself (its JSON form)
@@ -172,6 +212,19 @@ const withWarnings = (
       warnings: copy.issues.map((issue) => ({ type: "lossy_value", stepId: id, stepKey: key, path: issue.path, reason: issue.reason }))
     }
 
+/** The entries an executed step records: a value, a typed error (each as its JSON copy), a defect. */
+export const succeededEntry = (id: string, key: string, copy: JsonCopy): ResumeState.ResumeStateEntry =>
+  withWarnings(id, key, { ok: true, value: copy.json }, copy)
+
+export const failedEntry = (id: string, key: string, error: unknown, copy: JsonCopy): ResumeState.ResumeStateEntry =>
+  withWarnings(id, key, { ok: false, error: copy.json, cause: serializeCause(error), meta: { origin: "result" } }, copy)
+
+// Defects replay from their cause (an Error as a ReplayedDefect), so no lossy warning is kept for them.
+export const defectEntry = (id: string, defect: unknown): ResumeState.ResumeStateEntry => ({
+  result: { ok: false, error: toJson(defect).json, cause: serializeCause(defect), meta: { origin: "throw" } },
+  stepId: id
+})
+
 const encodeWith = (
   schema: Schema.Schema<any, any> | undefined,
   value: unknown
@@ -190,31 +243,31 @@ const execute = <A, E, R>(
 ): Effect.Effect<A, E | StepFailure, R> => {
   const id = visit.id
   visit.state = "running"
-  const record = (entry: ResumeState.ResumeStateEntry, event: WorkflowEvent): Effect.Effect<void> => {
+  // the event is built only when there is a handler to emit it to
+  const record = (entry: ResumeState.ResumeStateEntry, event: () => WorkflowEvent): Effect.Effect<void> => {
     run.steps.set(key, entry)
     const saved = run.onRecorded === undefined ? Effect.void : run.onRecorded(key, entry)
-    return run.emit === undefined ? saved : Effect.zipRight(saved, run.emit(event))
+    return run.emit === undefined ? saved : Effect.zipRight(saved, run.emit(event()))
   }
   const unrecorded = (error: StepCodecError, durationMs: number): Effect.Effect<never, StepCodecError> =>
     run.emit === undefined
       ? Effect.fail(error)
       : Effect.zipRight(run.emit(stepError(run, id, key, false, durationMs, error, undefined)), Effect.fail(error))
   const started = performance.now()
-  const body = Effect.flatMap(Effect.exit(effect), (exit): Effect.Effect<A, E | StepFailure> => {
+  const settle = (exit: Exit.Exit<A, E>): Effect.Effect<A, E | StepFailure> => {
     const durationMs = performance.now() - started
     if (Exit.isSuccess(exit)) {
       const encoded = encodeWith(options?.success, exit.value)
       if ("failure" in encoded) return unrecorded(codecError("Encode", id, key, encoded.failure, exit.value), durationMs)
       visit.state = "succeeded"
-      const entry = withWarnings(id, key, { ok: true, value: encoded.copy.json }, encoded.copy)
-      const event = WorkflowEvent.StepComplete({
-        workflowName: run.workflowName,
-        stepId: id,
-        stepKey: key,
-        cached: false,
-        durationMs,
-        entry
-      })
+      const entry = succeededEntry(id, key, encoded.copy)
+      if (run.onRecorded === undefined && run.emit === undefined) {
+        // nothing to save or emit (a plain run): the value, without one more step for the fiber
+        run.steps.set(key, entry)
+        return Effect.succeed(exit.value)
+      }
+      const event = () =>
+        WorkflowEvent.StepComplete({ workflowName: run.workflowName, stepId: id, stepKey: key, cached: false, durationMs, entry })
       return Effect.as(record(entry, event), exit.value)
     }
     const cause = exit.cause
@@ -232,21 +285,17 @@ const execute = <A, E, R>(
         // Not recorded: the step runs again on resume rather than replay an error its Schema rejects.
         return unrecorded(codecError("Encode", id, key, encoded.failure, error), durationMs)
       }
-      const entry = withWarnings(id, key, {
-        ok: false,
-        error: encoded.copy.json,
-        cause: serializeCause(error),
-        meta: { origin: "result" }
-      }, encoded.copy)
-      return Effect.zipRight(record(entry, stepError(run, id, key, false, durationMs, error, entry)), Effect.failCause(cause))
+      const entry = failedEntry(id, key, error, encoded.copy)
+      return Effect.zipRight(record(entry, () => stepError(run, id, key, false, durationMs, error, entry)), Effect.failCause(cause))
     }
     const defect = Cause.squash(cause)
-    // Defects replay from their cause (an Error as a ReplayedDefect), so no lossy warning is kept for them.
-    const entry: ResumeState.ResumeStateEntry = {
-      result: { ok: false, error: toJson(defect).json, cause: serializeCause(defect), meta: { origin: "throw" } },
-      stepId: id
-    }
-    return Effect.zipRight(record(entry, stepError(run, id, key, false, durationMs, defect, entry)), Effect.failCause(cause))
+    const entry = defectEntry(id, defect)
+    return Effect.zipRight(record(entry, () => stepError(run, id, key, false, durationMs, defect, entry)), Effect.failCause(cause))
+  }
+  // as Effect.flatMap(Effect.exit(effect), settle), in one step of the fiber instead of three
+  const body = Effect.matchCauseEffect(effect, {
+    onFailure: (cause) => settle(Exit.failCause(cause)),
+    onSuccess: (value) => settle(Exit.succeed(value))
   })
   // Every other end of the attempt (a failure, an interruption from outside, a codec error) lets a
   // retry of this same step run it again.

@@ -6,6 +6,7 @@
  * here, and only here, in both directions.
  */
 import { toJson } from "../internal/json.js"
+import { markPrechecked } from "../internal/stepCache.js"
 import * as Core from "../ResumeState.js"
 import * as Snapshot from "../Snapshot.js"
 import { type Err, isResult, type Result, type StepFailureMeta } from "./result.js"
@@ -32,8 +33,11 @@ const StateProto = {
   }
 }
 
-export const makeState = (steps: Iterable<readonly [string, ResumeStateEntry]>): ResumeState =>
-  Object.create(StateProto, { steps: { value: new Map(steps), enumerable: true } })
+export const makeState = (steps: Iterable<readonly [string, ResumeStateEntry]>): ResumeState => fromMap(new Map(steps))
+
+/** Wraps a map of entries, not copied. */
+export const fromMap = (steps: ReadonlyMap<string, ResumeStateEntry>): ResumeState =>
+  Object.create(StateProto, { steps: { value: steps, enumerable: true } })
 
 export const isResumeState = (u: unknown): u is ResumeState =>
   typeof u === "object" && u !== null && (u as { steps?: unknown }).steps instanceof Map
@@ -113,6 +117,61 @@ export const toCoreEntry = (entry: ResumeStateEntry): Core.ResumeStateEntry => {
       meta: { origin: entry.meta?.origin === "throw" ? "throw" : "result" }
     }
   }
+}
+
+/** An ok StepResult whose value is copied to JSON when first read (an object literal with a getter costs more). */
+class LazyOk {
+  readonly ok = true
+  #json: Snapshot.JsonValue | undefined
+  readonly #raw: unknown
+  constructor(raw: unknown) {
+    this.#raw = raw
+  }
+  get value(): Snapshot.JsonValue {
+    return this.#json ??= plainJson(this.#raw)
+  }
+}
+
+/**
+ * What one run of the Promise API needs of a ResumeState, in one pass: the given entries, live (an
+ * in-memory replay returns these), and the state for the core. That is as `toCoreState` makes it,
+ * except that an ok entry's JSON copy is made only if read (the run replays the live value, and the
+ * state it returns holds the live entries); and when every entry is such an ok entry, the core is
+ * told it need not check them (so a live value is never refused for not being JSON: it is replayed).
+ */
+export const forRun = (state: ResumeState): { readonly given: Map<string, LiveEntry>; readonly core: Core.ResumeState } => {
+  let built = true
+  const given = new Map<string, LiveEntry>()
+  const steps = new Map<string, Core.ResumeStateEntry>()
+  // forEach, not for..of: no pair is allocated per entry
+  state.steps.forEach((entry, key) => {
+    if (typeof key !== "string" || !isEntry(entry)) {
+      built = false
+      steps.set(key, entry as never)
+      if (isEntry(entry)) given.set(key, toLiveEntry(entry))
+      return
+    }
+    const result: unknown = entry.result
+    if (isWire(result)) {
+      // a core entry passes through as is: checked by the core unless it decodes here
+      if (Core.decodeEntry(entry)._tag === "Left") built = false
+      steps.set(key, entry as unknown as Core.ResumeStateEntry)
+      given.set(key, fromCoreEntry(entry as unknown as Core.ResumeStateEntry))
+      return
+    }
+    given.set(key, entry as LiveEntry)
+    if (isResult(result) && result.ok && (result as { value?: unknown }).value !== undefined) {
+      const stepId = (entry as { stepId?: unknown }).stepId
+      const lazy = new LazyOk((result as { value?: unknown }).value) as Snapshot.StepResult
+      steps.set(key, typeof stepId === "string" ? { result: lazy, stepId } : { result: lazy })
+    } else {
+      // a failure, or no value: the core then checks the state as it checks any other
+      built = false
+      steps.set(key, toCoreEntry(entry))
+    }
+  })
+  const core = Core.fromMap(steps)
+  return { given, core: built ? markPrechecked(core) : core }
 }
 
 /** Whether an entry has a `result` to convert; anything else goes to the core as is, which says what is wrong. */

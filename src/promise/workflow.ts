@@ -3,8 +3,10 @@
  * the collector), as a thin layer over the Effect core: caching and replay are the core's; this module
  * adapts Promises, live Results and the reference's events to it. Entries cross in src/promise/entries.ts.
  */
-import { Cause, Effect, Exit, Layer, ManagedRuntime, Runtime } from "effect"
-import { runOrReject } from "../internal/runOrReject.js"
+import { Cause, Effect, Exit } from "effect"
+import { toJson } from "../internal/json.js"
+import * as StepCache from "../internal/stepCache.js"
+import type { RunContext } from "../internal/stepCache.js"
 import * as CoreState from "../ResumeState.js"
 import * as Snapshot from "../Snapshot.js"
 import * as Workflow from "../Workflow.js"
@@ -172,78 +174,83 @@ interface RunState {
   readonly given: ReadonlyMap<string, LiveEntry>
   /** What each step executed in this run returned (or threw). */
   readonly executed: Map<string, LiveEntry>
-  /** Entries replayed in this run, set when the core reports the cache hit. */
-  readonly replayed: Map<string, LiveEntry>
   readonly onEvent: ((event: WorkflowEvent) => void) | undefined
 }
 
-type Outcome = { readonly thrown: unknown } | { readonly out: unknown; readonly flag: unknown }
-
-// A throw (sync or async) is a defect; an { ok: false } Result or a non-Result a typed failure.
-const depEffect = (
-  operation: (() => unknown) | PromiseLike<unknown>,
-  record: (entry: LiveEntry) => void
-): Effect.Effect<unknown, unknown> =>
-  Effect.flatMap(
-    Effect.promise(async (): Promise<Outcome> => {
-      try {
-        const out = await (typeof operation === "function" ? operation() : operation)
-        // read here, so that null / undefined throw a TypeError as in the reference
-        return { out, flag: (out as { ok?: unknown }).ok }
-      } catch (thrown) {
-        return { thrown }
-      }
-    }),
-    (outcome) => {
-      if ("thrown" in outcome) {
-        const thrown = outcome.thrown
-        record({ result: unexpected(thrown), meta: { origin: "throw", thrown } })
-        return Effect.die(thrown)
-      }
-      const out = outcome.out as AnyResult
-      if (outcome.flag === true) {
-        record({ result: out })
-        return Effect.succeed((out as Ok<unknown>).value)
-      }
-      if (outcome.flag === false) {
-        const failed = out as Err<unknown, unknown>
-        record({ result: out, meta: "cause" in failed ? { origin: "result", resultCause: failed.cause } : { origin: "result" } })
-        return Effect.fail(failed.error)
-      }
+/**
+ * A step runs the core's step cache (StepCache.start and its entries) directly, with no fiber of its
+ * own: one fiber per step cost more than the rest of the step. The core's RunContext has no
+ * `onRecorded` here (runWithState), so recording an entry is just setting it.
+ */
+const makeStep = (ctx: RunContext, run: RunState): Step => async (id, operation, options) => {
+  const key = options?.key ?? id
+  const started = StepCache.start(ctx, id, key)
+  if (started._tag === "Conflict") throw new StepFailedError(id, { ok: false, error: started.error })
+  if (started._tag === "Replay") {
+    const entry = run.given.get(key) ?? Entries.fromCoreEntry(started.entry)
+    // the core's entry says whether it replays as a success; the live one holds what the step returned
+    const ok = started.entry.result.ok
+    if (run.onEvent !== undefined) emitCacheHit(run, run.onEvent, id, key, entry, ok)
+    if (ok) return (entry.result as Ok<unknown>).value as never
+    throw new StepFailedError(id, Entries.failureOf(entry))
+  }
+  const visit = started.visit
+  visit.state = "running"
+  const onEvent = run.onEvent
+  if (onEvent !== undefined) emitStart(run, onEvent, id, key)
+  const t0 = onEvent === undefined ? 0 : performance.now()
+  // A throw (sync or async) is a defect; an { ok: false } Result or a non-Result a typed failure.
+  let live: LiveEntry
+  let entry: CoreState.ResumeStateEntry
+  let succeeded = false
+  try {
+    const out = await (typeof operation === "function" ? operation() : operation)
+    // read here, so that null / undefined throw a TypeError as in the reference
+    const flag = (out as { ok?: unknown }).ok
+    if (flag === true) {
+      succeeded = true
+      live = { result: out }
+      entry = StepCache.succeededEntry(id, key, toJson((out as Ok<unknown>).value))
+    } else if (flag === false) {
+      const failed = out as Err<unknown, unknown>
+      live = { result: out, meta: "cause" in failed ? { origin: "result", resultCause: failed.cause } : { origin: "result" } }
+      entry = StepCache.failedEntry(id, key, failed.error, toJson(failed.error))
+    } else {
       // not a Result: the step fails with error undefined, and step_complete reports what it returned
-      record({ result: out, meta: { origin: "result" } })
-      return Effect.fail(undefined)
+      live = { result: out, meta: { origin: "result" } }
+      entry = StepCache.failedEntry(id, key, undefined, toJson(undefined))
     }
-  )
+  } catch (thrown) {
+    live = { result: unexpected(thrown), meta: { origin: "throw", thrown } }
+    entry = StepCache.defectEntry(id, thrown)
+  }
+  visit.state = succeeded ? "succeeded" : "failed"
+  run.executed.set(key, live)
+  ctx.steps.set(key, entry)
+  if (onEvent !== undefined) emitEnd(run, onEvent, id, key, performance.now() - t0, live, succeeded)
+  if (succeeded) return (live.result as Ok<unknown>).value as never
+  throw new StepFailedError(id, Entries.failureOf(live))
+}
 
 const body = <T, Deps>(fn: WorkflowFn<T, Deps>, deps: Deps, run: RunState): Effect.Effect<T, RunFailed, Workflow.WorkflowRun> =>
-  Effect.gen(function*() {
-    const runtime = yield* Effect.runtime<Workflow.WorkflowRun>()
-    // the runtime captured here already holds the WorkflowRun service: each step runs on it directly
-    const runPromiseExit = Runtime.runPromiseExit(runtime)
-    const step: Step = async (id, operation, options) => {
-      const key = options?.key ?? id
-      let executed: LiveEntry | undefined
-      run.replayed.delete(key)
-      const exit = await runPromiseExit(
-        Workflow.step(id, depEffect(operation, (entry) => {
-          executed = entry
-          run.executed.set(key, entry)
-        }), { key })
+  Effect.flatMap(Workflow.WorkflowRun, (ctx) => {
+    const step = makeStep(ctx, run)
+    // as Effect.tryPromise, which costs a little more per run
+    return Effect.async<T, RunFailed>((resume) => {
+      const invoke = async () => await fn({ step, deps })
+      invoke().then(
+        (value) => resume(Effect.succeed(value)),
+        (thrown) => resume(Effect.fail(new RunFailed(thrown instanceof StepFailedError ? thrown.result : unexpected(thrown))))
       )
-      const replayed = run.replayed.get(key)
-      if (Exit.isSuccess(exit)) {
-        return (replayed === undefined ? exit.value : (replayed.result as Ok<unknown>).value) as never
-      }
-      const entry = replayed ?? executed
-      // no entry: the core refused the step (a key clash) or it was interrupted
-      throw new StepFailedError(id, entry === undefined ? { ok: false, error: Cause.squash(exit.cause) } : Entries.failureOf(entry))
-    }
-    return yield* Effect.tryPromise({
-      try: async () => await fn({ step, deps }),
-      catch: (thrown) => new RunFailed(thrown instanceof StepFailedError ? thrown.result : unexpected(thrown))
     })
   })
+
+/** Rejects with the error itself (an Error subclass with a `reason`), never a FiberFailure wrapper. */
+const runOrReject = async <A, E>(effect: Effect.Effect<A, E>): Promise<A> => {
+  const exit = await Effect.runPromiseExit(effect)
+  if (Exit.isSuccess(exit)) return exit.value
+  throw Cause.squash(exit.cause)
+}
 
 const toResult = <T>(exit: Exit.Exit<T, unknown>): Result<T, unknown, unknown> => {
   if (Exit.isSuccess(exit)) return { ok: true, value: exit.value }
@@ -252,77 +259,11 @@ const toResult = <T>(exit: Exit.Exit<T, unknown>): Result<T, unknown, unknown> =
   return unexpected(Cause.squash(exit.cause))
 }
 
-/** The core's events as the reference's. Bookkeeping first, then the user's handler. */
-const translate = (run: RunState) => (event: Workflow.WorkflowEvent): void => {
-  const events: Array<WorkflowEvent> = []
-  // in the reference's key order: type, workflowId, the step's ids, ts, the rest, workflowName last
-  const workflowId = run.workflowId
-  const ts = Date.now()
-  const name = run.workflowName
-  switch (event._tag) {
-    case "WorkflowStart":
-      events.push({ type: "workflow_start", workflowId, ts, workflowName: name })
-      break
-    case "StepStart": {
-      const step = { stepKey: event.stepKey, name: event.stepId }
-      if (run.resuming) events.push({ type: "step_cache_miss", workflowId, ...step, ts, workflowName: name })
-      events.push({ type: "step_start", workflowId, stepId: event.stepKey, ...step, ts, workflowName: name })
-      break
-    }
-    case "StepComplete":
-    case "StepError": {
-      const step = { stepKey: event.stepKey, name: event.stepId }
-      if (event.cached) {
-        const entry = event.entry === undefined
-          ? undefined
-          : run.given.get(event.stepKey) ?? Entries.fromCoreEntry(event.entry)
-        if (entry !== undefined) {
-          run.replayed.set(event.stepKey, entry)
-          events.push({ type: "step_cache_hit", workflowId, ...step, ts, result: entry.result, ...meta(entry), workflowName: name })
-        }
-        break
-      }
-      const durationMs = event.durationMs
-      const live = event.entry === undefined ? undefined : run.executed.get(event.stepKey)
-      if (event._tag === "StepComplete") {
-        events.push({ type: "step_success", workflowId, stepId: event.stepKey, ...step, ts, durationMs, workflowName: name })
-      } else {
-        const error = live === undefined ? event.error : Entries.failureOf(live).error
-        const thrown = live?.meta?.origin === "throw"
-        events.push({
-          type: "step_error",
-          workflowId,
-          stepId: event.stepKey,
-          ...step,
-          ts,
-          durationMs,
-          error,
-          diagnostics: {
-            tag: diagnosticsTag(thrown ? (live?.meta as { thrown: unknown }).thrown : error),
-            origin: thrown ? "throw" : "result",
-            attempt: 1,
-            cumulativeDurationMs: durationMs
-          },
-          workflowName: name
-        })
-      }
-      if (live !== undefined) {
-        events.push({ type: "step_complete", workflowId, ...step, ts, durationMs, result: live.result, ...meta(live), workflowName: name })
-      }
-      break
-    }
-    case "WorkflowComplete":
-      events.push({ type: "workflow_success", workflowId, ts, durationMs: event.durationMs, workflowName: name })
-      break
-    case "WorkflowError": {
-      const error = event.error instanceof RunFailed ? event.error.result.error : event.error
-      events.push({ type: "workflow_error", workflowId, ts, durationMs: event.durationMs, error, workflowName: name })
-      break
-    }
-  }
-  const onEvent = run.onEvent
-  if (onEvent === undefined) return
-  // every event reaches the handler even if it throws on one; the first throw is then rethrown (and logged by the core)
+/**
+ * Every event reaches the handler even if it throws on one; the first throw is then logged, as the
+ * core logs a throwing handler (`tag` names the core event the reference's events stand for).
+ */
+const deliver = (onEvent: (event: WorkflowEvent) => void, events: ReadonlyArray<WorkflowEvent>, tag: string): void => {
   let failed: { readonly error: unknown } | undefined
   for (const e of events) {
     try {
@@ -331,44 +272,143 @@ const translate = (run: RunState) => (event: Workflow.WorkflowEvent): void => {
       failed ??= { error }
     }
   }
-  if (failed !== undefined) throw failed.error
+  if (failed !== undefined) {
+    Effect.runSync(Effect.logWarning(`effect-resume: the onEvent handler failed on ${tag}; the run goes on`, failed.error))
+  }
+}
+
+// Events are built only when there is a handler. In the reference's key order: type, workflowId, the
+// step's ids, ts, the rest, workflowName last.
+
+const emitCacheHit = (
+  run: RunState,
+  onEvent: (event: WorkflowEvent) => void,
+  id: string,
+  key: string,
+  entry: LiveEntry,
+  ok: boolean
+) =>
+  deliver(onEvent, [{
+    type: "step_cache_hit",
+    workflowId: run.workflowId,
+    stepKey: key,
+    name: id,
+    ts: Date.now(),
+    result: entry.result,
+    ...meta(entry),
+    workflowName: run.workflowName
+  }], ok ? "StepComplete" : "StepError")
+
+const emitStart = (run: RunState, onEvent: (event: WorkflowEvent) => void, id: string, key: string) => {
+  const { workflowId, workflowName } = run
+  const ts = Date.now()
+  const start: WorkflowEvent = { type: "step_start", workflowId, stepId: key, stepKey: key, name: id, ts, workflowName }
+  deliver(
+    onEvent,
+    run.resuming ? [{ type: "step_cache_miss", workflowId, stepKey: key, name: id, ts, workflowName }, start] : [start],
+    "StepStart"
+  )
+}
+
+const emitEnd = (
+  run: RunState,
+  onEvent: (event: WorkflowEvent) => void,
+  id: string,
+  key: string,
+  durationMs: number,
+  live: LiveEntry,
+  succeeded: boolean
+) => {
+  const { workflowId, workflowName } = run
+  const ts = Date.now()
+  const step = { stepKey: key, name: id }
+  let end: WorkflowEvent
+  if (succeeded) {
+    end = { type: "step_success", workflowId, stepId: key, ...step, ts, durationMs, workflowName }
+  } else {
+    const error = Entries.failureOf(live).error
+    const thrown = live.meta?.origin === "throw"
+    end = {
+      type: "step_error",
+      workflowId,
+      stepId: key,
+      ...step,
+      ts,
+      durationMs,
+      error,
+      diagnostics: {
+        tag: diagnosticsTag(thrown ? (live.meta as { thrown: unknown }).thrown : error),
+        origin: thrown ? "throw" : "result",
+        attempt: 1,
+        cumulativeDurationMs: durationMs
+      },
+      workflowName
+    }
+  }
+  deliver(onEvent, [
+    end,
+    { type: "step_complete", workflowId, ...step, ts, durationMs, result: live.result, ...meta(live), workflowName }
+  ], succeeded ? "StepComplete" : "StepError")
+}
+
+/** The core's workflow events as the reference's (step events are the step's own, above). */
+const translate = (run: RunState, onEvent: (event: WorkflowEvent) => void) => (event: Workflow.WorkflowEvent): void => {
+  const workflowId = run.workflowId
+  const ts = Date.now()
+  const name = run.workflowName
+  switch (event._tag) {
+    case "WorkflowStart":
+      return deliver(onEvent, [{ type: "workflow_start", workflowId, ts, workflowName: name }], event._tag)
+    case "WorkflowComplete":
+      return deliver(
+        onEvent,
+        [{ type: "workflow_success", workflowId, ts, durationMs: event.durationMs, workflowName: name }],
+        event._tag
+      )
+    case "WorkflowError": {
+      const error = event.error instanceof RunFailed ? event.error.result.error : event.error
+      return deliver(
+        onEvent,
+        [{ type: "workflow_error", workflowId, ts, durationMs: event.durationMs, error, workflowName: name }],
+        event._tag
+      )
+    }
+  }
 }
 
 const meta = (entry: ResumeStateEntry) => entry.meta === undefined ? {} : { meta: entry.meta }
 
 export const createWorkflow = <Deps>(name: string, deps: Deps, options: WorkflowOptions = {}): PromiseWorkflow<Deps> => {
-  // One runtime per workflow; it holds no resources, so it never needs disposing.
-  const runtime = ManagedRuntime.make(Layer.empty)
   const execute = async <T>(runName: string | undefined, fn: WorkflowFn<T, Deps>, runOptions?: RunOptions) => {
     const own = runOptions?.snapshot !== undefined || runOptions?.resumeState !== undefined
     const resumeState: unknown = own ? runOptions?.resumeState : options.resumeState
     const snapshot = own ? runOptions?.snapshot : undefined
-    const given = Entries.isResumeState(resumeState)
-      ? new Map(Array.from(resumeState.steps).flatMap(([key, entry]) => Entries.isEntry(entry) ? [[key, Entries.toLiveEntry(entry)] as const] : []))
-      : new Map<string, LiveEntry>()
+    const prepared = Entries.isResumeState(resumeState) ? Entries.forRun(resumeState) : undefined
+    const given = prepared?.given ?? new Map<string, LiveEntry>()
     const run: RunState = {
       workflowId: runName ?? crypto.randomUUID(),
       workflowName: name,
       resuming: resumeState !== undefined || snapshot !== undefined,
       given,
       executed: new Map(),
-      replayed: new Map(),
       onEvent: runOptions?.onEvent ?? options.onEvent
     }
+    // the default runtime: the run needs no services (a ManagedRuntime cost ~2 µs more per run)
     const { result, resumeState: state } = await runOrReject(
-      runtime,
       Workflow.runWithState(Workflow.make(name, body(fn, deps, run)), {
         // anything that is not a ResumeState goes to the core as is, which says what is wrong with it
-        resumeState: (Entries.isResumeState(resumeState) ? Entries.toCoreState(resumeState) : resumeState) as never,
+        resumeState: (prepared?.core ?? resumeState) as never,
         snapshot,
         retryFailed: options.retryFailed,
-        onEvent: translate(run)
+        onEvent: run.onEvent === undefined ? undefined : translate(run, run.onEvent)
       })
     )
     // a copy: a step the fn started but did not await may still finish, and must not change it
-    const steps = Array.from(state.steps, ([key, entry]) =>
-      [key, run.executed.get(key) ?? run.given.get(key) ?? Entries.fromCoreEntry(entry)] as const)
-    return { result: toResult(result), resumeState: Entries.makeState(steps) }
+    const steps = new Map<string, LiveEntry>()
+    state.steps.forEach((entry, key) => {
+      steps.set(key, run.executed.get(key) ?? given.get(key) ?? Entries.fromCoreEntry(entry))
+    })
+    return { result: toResult(result), resumeState: Entries.fromMap(steps) }
   }
   const runWithState = (...args: Array<unknown>): Promise<RunWithStateResult<unknown>> =>
     typeof args[0] === "string"

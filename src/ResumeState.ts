@@ -3,7 +3,7 @@
  * Its JSON form (`serialize` / `deserialize`) is what stores persist.
  */
 import { Effect, Either, Schema } from "effect"
-import { describeIssues, issuesOf } from "./internal/issues.js"
+import { describeIssues, issuesOf, stepIssue, unreadable, type ValidationIssue, warningsIssue } from "./internal/issues.js"
 import { setOwn } from "./internal/json.js"
 import {
   type ExecutionStatus,
@@ -108,17 +108,55 @@ const fromJson = (json: ResumeStateJson): ResumeState => {
   return fromMap(steps)
 }
 
-/** Decodes a serialized ResumeState (ours, or the reference's `serializeResumeState` output). Never throws. */
+// What Schema would throw on or misread, found before it decodes (see internal/issues.ts)
+const resumeStateIssue = (u: unknown): ValidationIssue | undefined => {
+  if (typeof u !== "object" || u === null) return undefined
+  const { steps, warnings } = u as { steps?: unknown; warnings?: unknown }
+  if (Array.isArray(steps)) {
+    for (let i = 0; i < steps.length; i++) {
+      const pair: unknown = steps[i]
+      const issue = Array.isArray(pair) ? stepIssue(pair[1], ["steps", i, 1]) : undefined
+      if (issue !== undefined) return issue
+    }
+  }
+  return warningsIssue(warnings, [])
+}
+
+const entryIssue = (u: unknown): ValidationIssue | undefined =>
+  typeof u === "object" && u !== null
+    ? stepIssue((u as { result?: unknown }).result, ["result"]) ?? warningsIssue((u as { warnings?: unknown }).warnings, [])
+    : undefined
+
+// Never throws: an input that throws when read (a getter, a proxy) is reported as an issue
+const guarded = <A>(
+  u: unknown,
+  check: (u: unknown) => ValidationIssue | undefined,
+  decode: (u: unknown) => Either.Either<A, ResumeStateFormatError>
+): Either.Either<A, ResumeStateFormatError> => {
+  try {
+    const early = check(u)
+    return early === undefined ? decode(u) : Either.left(new ResumeStateFormatError({ errors: [early] }))
+  } catch {
+    return Either.left(new ResumeStateFormatError({ errors: [unreadable(u)] }))
+  }
+}
+
+/**
+ * Decodes a serialized ResumeState (ours, or the reference's `serializeResumeState` output). Never throws;
+ * values nested deeper than 1000 levels, and cause chains longer than 1000, are refused.
+ */
 export const deserializeEither = (u: unknown): Either.Either<ResumeState, ResumeStateFormatError> =>
-  Either.match(decodeJson(u), {
-    onLeft: (error) => Either.left(new ResumeStateFormatError({ errors: issuesOf(error) })),
-    onRight: (json) => Either.right(fromJson(json))
-  })
+  guarded(u, resumeStateIssue, (u) =>
+    Either.match(decodeJson(u), {
+      onLeft: (error) => Either.left(new ResumeStateFormatError({ errors: issuesOf(error) })),
+      onRight: (json) => Either.right(fromJson(json))
+    }))
 
 const decodeEntryJson = Schema.decodeUnknownEither(EntryJson, { errors: "all" })
 
 export const decodeEntry = (u: unknown): Either.Either<ResumeStateEntry, ResumeStateFormatError> =>
-  Either.mapLeft(decodeEntryJson(u), (error) => new ResumeStateFormatError({ errors: issuesOf(error) }))
+  guarded(u, entryIssue, (u) =>
+    Either.mapLeft(decodeEntryJson(u), (error) => new ResumeStateFormatError({ errors: issuesOf(error) })))
 
 export const deserialize = (u: unknown): Effect.Effect<ResumeState, ResumeStateFormatError> => deserializeEither(u)
 
@@ -173,7 +211,7 @@ export const toSnapshot = (state: ResumeState, options: ToSnapshotOptions = {}):
     if (entry.warnings) warnings.push(...entry.warnings)
   }
   const metadata: Record<string, JsonValue> = {}
-  for (const [k, v] of Object.entries(options.metadata ?? {})) if (v !== undefined) metadata[k] = v
+  for (const [k, v] of Object.entries(options.metadata ?? {})) if (v !== undefined) setOwn(metadata, k, v)
   return {
     formatVersion: 1,
     steps,

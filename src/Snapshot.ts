@@ -3,7 +3,7 @@
  * step's outcome plus the execution status. `JSON.stringify` / `JSON.parse` round-trip it unchanged.
  */
 import { Effect, Either, Schema } from "effect"
-import { describeIssues, issuesOf, type ValidationIssue } from "./internal/issues.js"
+import { describeIssues, issuesOf, snapshotIssue, unreadable, type ValidationIssue } from "./internal/issues.js"
 import { setOwn } from "./internal/json.js"
 import { JsonValueSchema } from "./internal/jsonSchema.js"
 
@@ -146,24 +146,46 @@ export const looksLike = (u: unknown): boolean =>
   typeof u === "object" && u !== null && "formatVersion" in u && "steps" in u && "execution" in u &&
   typeof (u as { steps: unknown }).steps === "object" && !((u as { steps: unknown }).steps instanceof Map)
 
-/** Full validation. Never throws; on failure every error carries a path such as `$.steps["user:1"].ok`. */
+/**
+ * Full validation. Never throws; on failure every error carries a path such as `$.steps["user:1"].ok`.
+ * Values nested deeper than 1000 levels, and cause chains longer than 1000, are refused. A "__proto__"
+ * key is kept as an ordinary key where any key may be (a step key, a metadata key, inside a value) and
+ * refused in the snapshot's own structs, where it would set the prototype.
+ */
 export const validate = (u: unknown): ValidationResult => {
-  const result = decodeEither(u)
-  if (Either.isLeft(result)) return { valid: false, errors: issuesOf(result.left) }
-  return { valid: true, snapshot: keepProtoStep(u, result.right) }
+  try {
+    const early = snapshotIssue(u)
+    if (early !== undefined) return { valid: false, errors: [early] }
+    const result = decodeEither(u)
+    if (Either.isLeft(result)) return { valid: false, errors: issuesOf(result.left) }
+    return { valid: true, snapshot: keepProtoKeys(u, result.right) }
+  } catch {
+    return { valid: false, errors: [unreadable(u)] }
+  }
 }
 
 const decodeStep = Schema.decodeUnknownEither(StepResult)
 
-// Schema records skip a "__proto__" key; a step may legitimately be keyed so, and must not vanish.
-const keepProtoStep = (input: unknown, snapshot: WorkflowSnapshot): WorkflowSnapshot => {
-  const steps = (input as { steps: object }).steps
-  if (!Object.hasOwn(steps, "__proto__")) return snapshot
-  const decoded = decodeStep((steps as Record<string, unknown>)["__proto__"])
-  if (Either.isLeft(decoded)) return snapshot
-  const copy = { ...snapshot.steps }
-  setOwn(copy, "__proto__", decoded.right)
-  return { ...snapshot, steps: copy }
+// Schema records assign each key with `output[key] = value`: a "__proto__" key (a legitimate step key
+// or metadata key) then sets the prototype instead of a property. Put it back as an own key.
+const keepProtoKeys = (input: unknown, snapshot: WorkflowSnapshot): WorkflowSnapshot => {
+  const { metadata, steps } = input as { steps: object; metadata?: object }
+  let out = snapshot
+  if (Object.hasOwn(steps, "__proto__")) {
+    const decoded = decodeStep((steps as Record<string, unknown>)["__proto__"])
+    if (Either.isRight(decoded)) {
+      const copy = { ...snapshot.steps }
+      setOwn(copy, "__proto__", decoded.right)
+      out = { ...out, steps: copy }
+    }
+  }
+  if (metadata !== undefined && out.metadata !== undefined && Object.hasOwn(metadata, "__proto__")) {
+    // already checked as a JsonValue by the Record's value schema
+    const copy: Record<string, JsonValue> = { ...out.metadata }
+    setOwn(copy, "__proto__", (metadata as Record<string, JsonValue>)["__proto__"]!)
+    out = { ...out, metadata: copy }
+  }
+  return out
 }
 
 export const isWorkflowSnapshot = (u: unknown): u is WorkflowSnapshot => validate(u).valid

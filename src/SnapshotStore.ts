@@ -29,7 +29,16 @@ export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
   cause: Schema.optional(Schema.Defect)
 }) {}
 
+/**
+ * Every method taking an `id` refuses, with a StoreError "InvalidOption", an id that is longer than
+ * `maxIdLength` (2048) UTF-16 code units, holds a NUL character or a lone surrogate (is not well-formed
+ * UTF-16); so does `list` for such a `prefix`. Every store checks this alike.
+ */
 export interface SnapshotStoreService {
+  /**
+   * @param id At most 2048 UTF-16 code units (`maxIdLength`), well-formed (no lone surrogate), no NUL;
+   * the same for every method and every store.
+   */
   readonly save: (id: string, state: Stored) => Effect.Effect<void, StoreError>
   /** What was saved under `id`, as it was saved: a ResumeState or a WorkflowSnapshot. */
   readonly load: (id: string) => Effect.Effect<Option.Option<Stored>, StoreError>
@@ -128,12 +137,47 @@ const checkLimit = (limit: number | undefined): Effect.Effect<void, StoreError> 
     ? Effect.void
     : Effect.fail(new StoreError({ reason: "InvalidOption", message: `list limit must be a non-negative integer, got ${limit}` }))
 
+/** The longest id (and list prefix) a store accepts, in UTF-16 code units, not counting a store-wide prefix. */
+export const maxIdLength = 2048
+
+// in unicode mode a surrogate pair is one code point, so this matches only a lone surrogate
+const loneSurrogate = /[\uD800-\uDFFF]/u
+
+/**
+ * Why `text` cannot be an id, or undefined. Every store checks ids alike: Postgres would store two ids
+ * that differ only in lone surrogates as one (node-pg writes each as U+FFFD), and cannot store NUL.
+ */
+const idProblem = (text: unknown, maxLength: number): string | undefined =>
+  typeof text !== "string"
+    ? `must be a string, got ${typeof text}`
+    : text.length > maxLength
+    ? `is ${text.length} UTF-16 code units long, more than the ${maxLength} allowed`
+    : text.includes("\u0000")
+    ? `holds a NUL character (\\u0000) at index ${text.indexOf("\u0000")}`
+    : loneSurrogate.test(text)
+    ? `holds a lone surrogate at index ${text.search(loneSurrogate)}: it is not well-formed UTF-16`
+    : undefined
+
+const checkText = (what: string, text: unknown, maxLength: number): Effect.Effect<void, StoreError> => {
+  const problem = idProblem(text, maxLength)
+  return problem === undefined
+    ? Effect.void
+    : Effect.fail(new StoreError({ reason: "InvalidOption", message: `Invalid ${what}: it ${problem}` }))
+}
+
 /**
  * Wraps a backend into the service: JSON conversion and validation, the store-wide `prefix`
  * (saved as `prefix + id`, stripped again by `list`), and a span on every operation.
+ *
+ * Ids, list prefixes and the store-wide prefix are checked alike for every store: well-formed UTF-16
+ * (no lone surrogate), no NUL, at most `maxIdLength` code units each (a StoreError "InvalidOption" otherwise).
  */
 export const fromBackend = (backend: Backend, options: { readonly prefix?: string | undefined; readonly name: string }): SnapshotStoreService => {
   const prefix = options.prefix ?? ""
+  const checkPrefix = checkText("store prefix", prefix, Infinity)
+  // the id as the backend stores it: `prefix + id`, once both are checked
+  const storedId = (id: string): Effect.Effect<string, StoreError> =>
+    Effect.as(Effect.zipRight(checkPrefix, checkText("id", id, maxIdLength)), prefix + id)
   // no stack capture: spans sit on every checkpoint, and a stack trace per span is most of their cost
   const span = (op: string, id?: string) =>
     Effect.withSpan(`${options.name}.${op}`, { captureStackTrace: false, ...(id === undefined ? {} : { attributes: { id } }) })
@@ -141,7 +185,7 @@ export const fromBackend = (backend: Backend, options: { readonly prefix?: strin
   // would overwrite each other's checkpoints.
   const withLock = keyedLock()
   const load: SnapshotStoreService["load"] = (id) =>
-    backend.load(prefix + id).pipe(
+    Effect.flatMap(storedId(id), (stored) => backend.load(stored)).pipe(
       Effect.flatMap(Option.match({
         onNone: () => Effect.succeedNone,
         onSome: (loaded) => Effect.map(fromLoaded(id, loaded), Option.some)
@@ -149,24 +193,27 @@ export const fromBackend = (backend: Backend, options: { readonly prefix?: strin
       span("load", id)
     )
   const appendUnchecked: SnapshotStoreService["appendSteps"] = (id, entries) =>
-    (backend.appendSteps !== undefined
-      ? backend.appendSteps(prefix + id, entries)
-      : withLock(id)(
-        Effect.flatMap(load(id), (stored) =>
-          backend.save(prefix + id, withSteps(Option.getOrElse(stored, () => ResumeState.empty), entries)))
-      )).pipe(span("appendSteps", id))
+    Effect.flatMap(storedId(id), (stored) =>
+      backend.appendSteps !== undefined
+        ? backend.appendSteps(stored, entries)
+        : withLock(id)(
+          Effect.flatMap(load(id), (loaded) =>
+            backend.save(stored, withSteps(Option.getOrElse(loaded, () => ResumeState.empty), entries)))
+        )).pipe(span("appendSteps", id))
   const appendSteps: SnapshotStoreService["appendSteps"] = (id, entries) =>
     Effect.zipRight(checkEntries(entries), appendUnchecked(id, entries))
   return registerUncheckedAppend(SnapshotStore.of({
     appendSteps,
     saveStep: (id, key, entry) => appendSteps(id, [[key, entry]]),
-    save: (id, state) => Effect.flatMap(normalizeStored(state), (stored) => backend.save(prefix + id, stored)).pipe(span("save", id)),
+    save: (id, state) =>
+      Effect.flatMap(storedId(id), (stored) => Effect.flatMap(normalizeStored(state), (state) => backend.save(stored, state)))
+        .pipe(span("save", id)),
     load,
     loadResumeState: (id) => Effect.map(load(id), Option.map(toResumeState)),
-    delete: (id) => backend.delete(prefix + id).pipe(span("delete", id)),
+    delete: (id) => Effect.flatMap(storedId(id), (stored) => backend.delete(stored)).pipe(span("delete", id)),
     list: (listOptions) =>
       Effect.zipRight(
-        checkLimit(listOptions?.limit),
+        Effect.all([checkLimit(listOptions?.limit), checkPrefix, checkText("list prefix", listOptions?.prefix ?? "", maxIdLength)]),
         Effect.map(
           backend.list({ prefix: prefix + (listOptions?.prefix ?? ""), limit: listOptions?.limit }),
           (entries) => prefix === "" ? entries : entries.map((e) => ({ id: e.id.slice(prefix.length), updatedAt: e.updatedAt }))

@@ -103,6 +103,36 @@ describe("PgStore", () => {
       expect(text).not.toContain("s3cret-pw")
     }))
 
+  // issue #14 §4: node-pg cuts such a url at the "/", "?" or "#", and the password's tail became the host
+  for (
+    const bad of [
+      "postgresql://user:p@ss/word@nohost.invalid:5432/db",
+      "postgresql://user:p@ss#word@nohost.invalid:5432/db",
+      "postgresql://user:p@ss?word@nohost.invalid:5432/db",
+      "postgresql://user:p@ss@word@nohost.invalid:5432/db",
+      "postgresql://us@er:p@ss/wo%40rd@nohost.invalid/db"
+    ]
+  ) {
+    it.live(`a password holding an unencoded "@" never shows in the error: ${bad.replace(/:\/\/.*@/, "://…@")}`, () =>
+      Effect.gen(function*() {
+        const { error, text } = yield* failure(PgStore.layer({ url: Redacted.make(bad), connectTimeout: "3 seconds" }))
+        expect(error.reason).toBe("Connection")
+        for (const secret of ["p@ss", "ss/word", "ss#word", "ss?word", "ss@word", "word", "wo@rd", "wo%40rd", "us@er"]) {
+          expect(text).not.toContain(secret)
+        }
+        expect(text).not.toMatch(/(?<![A-Za-z0-9])ss(?![A-Za-z0-9])/)
+        // the message was scrubbed, so the raw error is not kept
+        if (error.message.includes("****")) expect(error.cause).toBeUndefined()
+      }))
+  }
+
+  it.live("an error that quotes no secret keeps its cause", () =>
+    Effect.gen(function*() {
+      const { error } = yield* failure(PgStore.layer({ url: "postgresql://user:pw@nohost.invalid:5432/db", connectTimeout: "3 seconds" }))
+      expect(error.message).toContain("nohost.invalid")
+      expect(error.cause).toBeDefined()
+    }))
+
   it.scoped("bodies are jsonb, queryable in place", () =>
     Effect.gen(function*() {
       const store = yield* build(PgStore.layer({ url, table: "jsonb_check" }))

@@ -18,6 +18,14 @@ export const setOwn = <V>(obj: Record<string, V>, key: string, value: V): void =
   else obj[key] = value
 }
 
+/**
+ * How deep arrays and objects may nest in one stored JSON value (a step's value or error, a metadata
+ * entry), and how long a failure's cause chain may be: 1000 levels. `[]` is one level, `[[]]` two.
+ * Deeper data is refused when validated (a stored row that deep loads as a `Decode` error): walking it
+ * would overflow the stack.
+ */
+export const maxDepth = 1000
+
 const noIssues: ReadonlyArray<LossyIssue> = []
 
 /**

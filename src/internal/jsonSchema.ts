@@ -1,14 +1,16 @@
 import { FastCheck, ParseResult, Schema } from "effect"
 import type { JsonValue } from "../Snapshot.js"
+import { maxDepth } from "./json.js"
 
-const maxDepth = 5000
+const tooDeep = Symbol("tooDeep")
 
 /**
  * The path to the first part of `u` that is not plain JSON, or undefined when all of it is.
  * Plain JSON: strings, finite numbers, booleans, null, arrays, and objects whose prototype is
- * Object.prototype or null. Depth is bounded, so a cycle is refused rather than looped over.
+ * Object.prototype or null. Nesting is bounded by `maxDepth` (`tooDeep` past it), so neither a cycle
+ * nor a pathologically deep value can overflow the stack.
  */
-const firstNonJson = (u: unknown, depth: number): Array<PropertyKey> | undefined => {
+const firstNonJson = (u: unknown, depth: number): Array<PropertyKey> | typeof tooDeep | undefined => {
   switch (typeof u) {
     case "string":
     case "boolean":
@@ -17,10 +19,11 @@ const firstNonJson = (u: unknown, depth: number): Array<PropertyKey> | undefined
       return Number.isFinite(u) ? undefined : []
     case "object": {
       if (u === null) return undefined
-      if (depth > maxDepth) return []
+      if (depth >= maxDepth) return tooDeep
       if (Array.isArray(u)) {
         for (let i = 0; i < u.length; i++) {
           const inner = firstNonJson(u[i], depth + 1)
+          if (inner === tooDeep) return tooDeep
           if (inner !== undefined) return [i, ...inner]
         }
         return undefined
@@ -29,6 +32,7 @@ const firstNonJson = (u: unknown, depth: number): Array<PropertyKey> | undefined
       if (proto !== Object.prototype && proto !== null) return []
       for (const key of Object.keys(u)) {
         const inner = firstNonJson((u as Record<string, unknown>)[key], depth + 1)
+        if (inner === tooDeep) return tooDeep
         if (inner !== undefined) return [key, ...inner]
       }
       return undefined
@@ -61,6 +65,12 @@ export const JsonValueSchema: Schema.Schema<JsonValue> = Schema.declare(
     decode: () => (input, _options, ast) => {
       const path = firstNonJson(input, 0)
       if (path === undefined) return ParseResult.succeed(input as JsonValue)
+      // reported at the value itself: a path a thousand levels long would help nobody
+      if (path === tooDeep) {
+        return ParseResult.fail(
+          new ParseResult.Type(ast, input, `Expected a JSON value nested at most ${maxDepth} levels deep (or circular)`)
+        )
+      }
       const issue = new ParseResult.Type(ast, valueAt(input, path), "Expected a JSON value (string, finite number, boolean, null, array or plain object)")
       return ParseResult.fail(path.length === 0 ? issue : new ParseResult.Pointer(path as [PropertyKey, ...Array<PropertyKey>], input, issue))
     },

@@ -9,7 +9,7 @@ import { Either } from "effect"
 import * as ResumeState from "../ResumeState.js"
 import * as Snapshot from "../Snapshot.js"
 import { type Stored, StoreError } from "../SnapshotStore.js"
-import { describeIssues } from "./issues.js"
+import { describeIssues, formatPath } from "./issues.js"
 
 /** The JSON a backend stores (what `JSON.stringify(state)` gives): a serialized ResumeState or a snapshot. */
 export type StoredJson = ResumeState.ResumeStateJson | Snapshot.WorkflowSnapshot
@@ -20,12 +20,49 @@ const invalidSave = (what: string, errors: ReadonlyArray<{ readonly path: string
     message: `Cannot save ${what}: ${describeIssues(errors)}`
   })
 
+// in unicode mode a surrogate pair is one code point, so this matches only a lone surrogate
+const loneSurrogate = /[\uD800-\uDFFF]/u
+
+/**
+ * The path to the first string or key holding a lone surrogate, in an already validated document
+ * (bounded depth, so the recursion is too). Such text has no UTF-8 form: Postgres refuses it as JSON,
+ * and drivers writing UTF-8 turn it into U+FFFD. Every store refuses it alike, at save time.
+ */
+const firstLoneSurrogate = (u: unknown, path: Array<PropertyKey>): Array<PropertyKey> | undefined => {
+  if (typeof u === "string") return loneSurrogate.test(u) ? path : undefined
+  if (typeof u !== "object" || u === null) return undefined
+  if (Array.isArray(u)) {
+    for (let i = 0; i < u.length; i++) {
+      const found = firstLoneSurrogate(u[i], [...path, i])
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  for (const key of Object.keys(u)) {
+    if (loneSurrogate.test(key)) return [...path, key]
+    const found = firstLoneSurrogate((u as Record<string, unknown>)[key], [...path, key])
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
+const surrogateIssue = (path: ReadonlyArray<PropertyKey>) => ({
+  path: formatPath(path),
+  message: "holds a lone surrogate: not well-formed UTF-16, so it has no UTF-8 or JSON form every store can keep"
+})
+
 export const checkEntries = (
   entries: Iterable<readonly [string, ResumeState.ResumeStateEntry]>
 ): Either.Either<void, StoreError> => {
   for (const [key, entry] of entries) {
     const decoded = ResumeState.decodeEntry(entry)
     if (decoded._tag === "Left") return Either.left(invalidSave(`step ${JSON.stringify(key)}`, decoded.left.errors))
+    const surrogate = loneSurrogate.test(key) ? [] : firstLoneSurrogate(entry, [])
+    if (surrogate !== undefined) {
+      return Either.left(invalidSave(`step ${JSON.stringify(key)}`, [
+        surrogate.length === 0 ? { path: "key", message: surrogateIssue([]).message } : surrogateIssue(surrogate)
+      ]))
+    }
   }
   return Either.void
 }
@@ -41,7 +78,9 @@ export const normalizeStored = (state: Stored): Either.Either<Stored, StoreError
   }
   if (Snapshot.looksLike(state)) {
     const validated = Snapshot.validate(state)
-    return validated.valid ? Either.right(state) : Either.left(invalidSave("an invalid WorkflowSnapshot", validated.errors))
+    if (!validated.valid) return Either.left(invalidSave("an invalid WorkflowSnapshot", validated.errors))
+    const surrogate = firstLoneSurrogate(state, [])
+    return surrogate === undefined ? Either.right(state) : Either.left(invalidSave("a WorkflowSnapshot", [surrogateIssue(surrogate)]))
   }
   return Either.left(
     new StoreError({ reason: "InvalidOption", message: "save expects a ResumeState ({ steps: Map }) or a WorkflowSnapshot" })

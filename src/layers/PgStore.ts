@@ -36,27 +36,71 @@ const loadDriver = importDriver("PgStore", "@effect/sql-pg", async () => {
   return { PgClient, Pool }
 })
 
-const connectionError = (cause: unknown) => {
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+
+/**
+ * What of a url an error message must not show: the credentials, everything between "://" and the
+ * last "@". A password with an unencoded "@" plus "/", "?" or "#" is cut by the parser elsewhere than
+ * meant, and a piece of it becomes the host (`getaddrinfo ENOTFOUND ss`); so every run of the pieces
+ * between those delimiters is a secret too, raw and percent-decoded, longest first.
+ */
+const secretsOf = (url: string): Array<string> => {
+  const secrets = new Set([url])
+  const start = url.indexOf("://")
+  const end = url.lastIndexOf("@")
+  if (start !== -1 && end > start + 3) {
+    const pieces = url.slice(start + 3, end).split(/[:@/?#]/)
+    for (let i = 0; i < pieces.length; i++) {
+      for (let j = i + 1; j <= pieces.length; j++) {
+        // the original text of pieces i..j-1, delimiters included
+        const offset = pieces.slice(0, i).reduce((n, p) => n + p.length + 1, start + 3)
+        const length = pieces.slice(i, j).reduce((n, p) => n + p.length + 1, -1)
+        const run = url.slice(offset, offset + length)
+        secrets.add(run)
+        try {
+          secrets.add(decodeURIComponent(run))
+        } catch {
+          // not percent-encoded: the raw form is covered
+        }
+      }
+    }
+  }
+  return [...secrets].filter((s) => s.length > 0).sort((a, b) => b.length - a.length)
+}
+
+// Each secret is replaced where it stands as a whole token (a host in `ENOTFOUND ss`), not inside a
+// longer word: a short piece such as "ss" must not mangle "address".
+const scrub = (text: string, url: string): string =>
+  secretsOf(url).reduce(
+    (acc, secret) => acc.replace(new RegExp(`(?<![A-Za-z0-9])${escapeRegExp(secret)}(?![A-Za-z0-9])`, "g"), "****"),
+    text
+  )
+
+// The raw error is kept as the cause only when its message carried no secret.
+const connectionError = (url: string) => (cause: unknown) => {
   // the SqlError's own message is generic ("PgClient: Failed to connect"); node-pg's says why
   const inner = cause instanceof Error && cause.cause instanceof Error ? cause.cause.message : undefined
   const outer = cause instanceof Error ? cause.message : String(cause)
+  const text = inner === undefined || outer.endsWith(inner) ? outer : `${outer}: ${inner}`
+  const scrubbed = scrub(text, url)
   return new StoreError({
     reason: "Connection",
-    message: `Cannot connect to PostgreSQL: ${inner === undefined || outer.endsWith(inner) ? outer : `${outer}: ${inner}`}`,
-    cause
+    message: `Cannot connect to PostgreSQL: ${scrubbed}`,
+    ...(scrubbed === text ? { cause } : {})
   })
 }
 
 export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, StoreError> =>
   Layer.unwrapEffect(Effect.map(loadDriver, ({ PgClient, Pool }) => {
     const connectTimeout = Duration.decode(options.connectTimeout ?? Duration.seconds(5))
+    const url = Redacted.isRedacted(options.url) ? Redacted.value(options.url) : options.url
     // Our own pool rather than PgClient.layer's, for one setting: allowExitOnIdle. Idle connections
     // then do not keep Node alive, so a script that never closes its store still exits at once
     // instead of after the pool's idle timeout; a checked-out connection still does.
     const pool = Effect.acquireRelease(
       Effect.sync(() => {
         const pool = new Pool({
-          connectionString: Redacted.value(Redacted.isRedacted(options.url) ? options.url : Redacted.make(options.url)),
+          connectionString: url,
           max: options.maxConnections,
           connectionTimeoutMillis: Duration.toMillis(connectTimeout),
           application_name: "effect-resume",
@@ -82,7 +126,7 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
       options,
       // `connected` yields node-pg's Pool, typed above only by the part used here
       PgClient.layerFromPool({ acquire: connected as never, applicationName: "effect-resume" }),
-      connectionError
+      connectionError(url)
     )
   }))
 

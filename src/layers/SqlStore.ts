@@ -9,7 +9,7 @@
  * leaves rows that no load can see, and the next save or delete removes them.
  */
 import { Migrator, SqlClient, type SqlError } from "@effect/sql"
-import { Cause, Effect, Layer, Option } from "effect"
+import { Cause, Data, Effect, Layer, Option, Schedule } from "effect"
 import { fromBackend, LoadedWithSteps, SnapshotStore, type SnapshotStoreService, StoreError } from "../SnapshotStore.js"
 
 export interface SqlStoreOptions {
@@ -140,14 +140,12 @@ const migrate = (table: string) =>
         )`
     })
     const migrations = `${table}_migrations`
-    const run = Migrator.make({})({
-      loader: Migrator.fromRecord({
-        "1_create_snapshots": Effect.zipRight(createTable, sql`CREATE INDEX IF NOT EXISTS ${index} ON ${t} (seq)`),
-        "2_incremental_steps": addSteps,
-        "3_touch_on_append": touchOnAppend(sql, table)
-      }),
-      table: migrations
-    })
+    const all = {
+      "1_create_snapshots": Effect.zipRight(createTable, sql`CREATE INDEX IF NOT EXISTS ${index} ON ${t} (seq)`),
+      "2_incremental_steps": addSteps,
+      "3_touch_on_append": touchOnAppend(sql, table)
+    }
+    const run = Migrator.make({})({ loader: Migrator.fromRecord(all), table: migrations })
     return sql.onDialectOrElse({
       // The pg Migrator creates its table with a racy `select regclass` then CREATE TABLE: concurrent
       // starts (several pods) serialize on an advisory lock, and the table exists before it looks.
@@ -161,10 +159,36 @@ const migrate = (table: string) =>
             )`),
             Effect.zipRight(run)
           )
-        ),
-      orElse: () => run
+        ).pipe(Effect.asVoid),
+      // The Migrator takes a failed insert into its table for "another process is migrating" and returns
+      // at once, before that process commits: processes opening one new SQLite file together then found
+      // no table ("no such table"). Run it until its table records every migration, waiting meanwhile.
+      orElse: () =>
+        run.pipe(
+          Effect.zipRight(sql<{ id: unknown }>`SELECT MAX(migration_id) AS id FROM ${sql(migrations)}`),
+          Effect.flatMap(([row]) =>
+            Number(row?.id ?? 0) >= Object.keys(all).length ? Effect.void : Effect.fail(new MigratedElsewhere())
+          ),
+          Effect.retry({
+            while: (error) => error instanceof MigratedElsewhere || isBusy(error),
+            schedule: Schedule.spaced("20 millis").pipe(Schedule.upTo("30 seconds"))
+          }),
+          Effect.catchTag("MigratedElsewhere", () =>
+            Effect.dieMessage("another process started migrating the database and did not finish within 30 seconds"))
+        )
     })
   })
+
+class MigratedElsewhere extends Data.TaggedError("MigratedElsewhere") {}
+
+/** SQLITE_BUSY and its extended codes (BUSY_SNAPSHOT: a write after a read of a stale WAL snapshot), on an error or its cause. */
+export const isBusy = (error: unknown): boolean => {
+  const busy = (u: unknown) => {
+    const code = typeof u === "object" && u !== null ? (u as { readonly code?: unknown }).code : undefined
+    return typeof code === "string" && code.startsWith("SQLITE_BUSY")
+  }
+  return busy(error) || (typeof error === "object" && error !== null && busy((error as { readonly cause?: unknown }).cause))
+}
 
 export const make = (options: SqlStoreOptions = {}): Effect.Effect<SnapshotStoreService, StoreError, SqlClient.SqlClient> =>
   Effect.gen(function*() {

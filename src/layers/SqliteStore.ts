@@ -5,7 +5,7 @@
  * (NORMAL is faster but may lose the last commits on power loss; never on a process crash).
  */
 import { SqlClient } from "@effect/sql"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Schedule } from "effect"
 import { type SnapshotStore, StoreError } from "../SnapshotStore.js"
 import { configured } from "../internal/configured.js"
 import { importDriver } from "../internal/driver.js"
@@ -22,7 +22,14 @@ export const layer = (options: SqliteStoreOptions): Layer.Layer<SnapshotStore, S
     ({ SqliteClient }) =>
       SqlStore.layerOver(
         options,
-        SqliteClient.layer({ filename: options.filename }),
+        // Opening switches a new file to WAL, which needs the whole file: a process opening it at the
+        // same moment as another gets SQLITE_BUSY at once (no busy wait there), and tries again.
+        Layer.scopedContext(
+          Layer.build(SqliteClient.layer({ filename: options.filename })).pipe(
+            Effect.catchAllDefect(Effect.fail),
+            Effect.retry({ while: SqlStore.isBusy, schedule: Schedule.spaced("20 millis").pipe(Schedule.upTo("10 seconds")) })
+          )
+        ),
         (error) =>
           new StoreError({
             reason: "Connection",

@@ -15,7 +15,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Context, Effect, Layer, Option } from "effect"
 import * as ResumeState from "../ResumeState.js"
 import type * as Snapshot from "../Snapshot.js"
-import { SnapshotStore, type SnapshotStoreService, type StoreError } from "../SnapshotStore.js"
+import { maxIdLength, SnapshotStore, type SnapshotStoreService, type StoreError } from "../SnapshotStore.js"
 
 export type StoreFactory = (options: { readonly prefix?: string }) => Layer.Layer<SnapshotStore, StoreError>
 
@@ -244,6 +244,62 @@ export const suite = (
           for (const id of ids) yield* store.save(id, stateOf({ id }))
           for (const id of ids) expect(Option.getOrThrow(yield* store.load(id))).toEqual(stateOf({ id }))
           expect((yield* store.list({ prefix: p })).map((e) => e.id)).toEqual([p + "b", p + "a"])
+        })
+      ))
+
+    it.scoped("ids are checked alike: too long, NUL or a lone surrogate is an InvalidOption StoreError", () =>
+      withStore((store) =>
+        Effect.gen(function*() {
+          const p = scope()
+          const state = stateOf({ a: 1 })
+          const longest = p + "x".repeat(maxIdLength - p.length)
+          yield* store.save(longest, state)
+          expect(Option.isSome(yield* store.load(longest))).toBe(true)
+          const bad = [
+            [longest + "x", "more than the 2048 allowed"],
+            [p + "a\u0000b", "NUL"],
+            [p + "a\uD800", "lone surrogate"],
+            [p + "\uDC00a", "lone surrogate"]
+          ] as const
+          for (const [id, problem] of bad) {
+            for (
+              const op of [
+                store.save(id, state),
+                store.load(id),
+                store.loadResumeState(id),
+                store.delete(id),
+                store.saveStep(id, "k", { result: { ok: true, value: 1 } }),
+                store.appendSteps(id, []),
+                store.list({ prefix: id })
+              ]
+            ) {
+              const error = yield* Effect.flip(op)
+              expect(error).toMatchObject({ _tag: "StoreError", reason: "InvalidOption" })
+              expect(error.message).toContain(problem)
+            }
+          }
+          // a well-formed pair is one character, not a lone surrogate
+          yield* store.save(p + "😀", state)
+          expect(ids(yield* store.list({ prefix: p + "😀" }))).toEqual([p + "😀"])
+        })
+      ))
+
+    it.scoped("a value or step key holding a lone surrogate is refused at save time, naming its path", () =>
+      withStore((store) =>
+        Effect.gen(function*() {
+          const id = scope() + "surrogate"
+          const inValue = stateOf({ k: { text: "a\uD800" } })
+          const error = yield* Effect.flip(store.save(id, inValue))
+          expect(error).toMatchObject({ _tag: "StoreError", reason: "InvalidOption" })
+          expect(error.message).toContain("$.result.value.text")
+          const inKey = stateOf({ k: { ["\uDC00"]: 1 } })
+          expect((yield* Effect.flip(store.save(id, inKey))).reason).toBe("InvalidOption")
+          const inSnapshot = yield* Effect.flip(store.save(id, snapshotOf(["ok", "\uD83D"])))
+          expect(inSnapshot.message).toContain('$.steps["user:1"].value[1]')
+          const step = yield* Effect.flip(store.saveStep(id, "k", { result: { ok: true, value: "\uDFFF" } }))
+          expect(step.message).toContain("$.result.value")
+          expect((yield* Effect.flip(store.saveStep(id, "\uD800", { result: { ok: true, value: 1 } }))).reason).toBe("InvalidOption")
+          expect(yield* store.load(id)).toEqual(Option.none())
         })
       ))
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Effect, Either } from "effect"
+import { Cause, Effect, Either } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -224,4 +224,40 @@ describe("bad input: an own __proto__ key", () => {
     expect(Object.getPrototypeOf(snapshot.metadata)).toBe(Object.prototype)
     expect(Object.keys(snapshot.metadata!)).toEqual(["__proto__"])
   })
+})
+
+describe("bad input: a step value nested deeper than a store keeps", () => {
+  const nested = (levels: number): unknown => {
+    let value: unknown = []
+    for (let i = 1; i < levels; i++) value = [value]
+    return value
+  }
+
+  it.effect("is refused with StepCodecError before the step counts as done, and runs again on resume", () =>
+    Effect.gen(function*() {
+      let executed = 0
+      const workflow = Workflow.make("deep", Workflow.step("deep", Effect.sync(() => {
+        executed++
+        return nested(2_500)
+      })))
+      const first = yield* Workflow.runWithState(workflow)
+      expect(first.result._tag).toBe("Failure")
+      const error = first.result._tag === "Failure" ? Cause.squash(first.result.cause) : undefined
+      expect(error).toMatchObject({ _tag: "StepCodecError", reason: "Encode", stepKey: "deep" })
+      expect((error as { message: string }).message).toContain(`deeper than ${maxDepth} levels`)
+      // nothing recorded: a resume executes the step again instead of replaying a value it could not keep
+      expect(first.resumeState.steps.size).toBe(0)
+      yield* Workflow.runWithState(workflow, { resumeState: first.resumeState })
+      expect(executed).toBe(2)
+    }))
+
+  it.effect("one level inside the limit is recorded and replays", () =>
+    Effect.gen(function*() {
+      const workflow = Workflow.make("deep-ok", Workflow.step("ok", Effect.sync(() => nested(maxDepth))))
+      const first = yield* Workflow.runWithState(workflow)
+      expect(first.result._tag).toBe("Success")
+      const json = JSON.parse(JSON.stringify(first.resumeState))
+      const back = yield* ResumeState.deserialize(json)
+      expect(back.steps.size).toBe(1)
+    }))
 })

@@ -10,6 +10,8 @@ export interface JsonCopy {
   readonly json: JsonValue
   /** Empty (and shared) when the value was plain JSON: the common case allocates nothing more. */
   readonly issues: ReadonlyArray<LossyIssue>
+  /** Set when the value nests deeper than `maxDepth`: the deeper part is cut to `null`. */
+  readonly tooDeep?: true
 }
 
 /** `obj[key] = value`, except that a "__proto__" key becomes an ordinary property instead of the prototype. */
@@ -36,6 +38,8 @@ const noIssues: ReadonlyArray<LossyIssue> = []
  */
 export const toJson = (value: unknown): JsonCopy => {
   let issues: Array<LossyIssue> | undefined
+  let depth = 0
+  let tooDeep = false
   const path: Array<PropertyKey> = []
   const ancestors = new Set<object>()
   const report = (reason: LossyReason) => {
@@ -82,7 +86,15 @@ export const toJson = (value: unknown): JsonCopy => {
       ancestors.delete(obj)
       return out
     }
+    // the same bound validation applies: deeper data could not be loaded back (nor walked without
+    // overflowing the stack, here or in JSON.stringify)
+    if (depth >= maxDepth) {
+      tooDeep = true
+      report("encode-failed")
+      return null
+    }
     ancestors.add(obj)
+    depth++
     try {
       if (Array.isArray(obj)) {
         const out = new Array<JsonValue>(obj.length)
@@ -121,10 +133,11 @@ export const toJson = (value: unknown): JsonCopy => {
       }
       return out
     } finally {
+      depth--
       ancestors.delete(obj)
     }
   }
 
   const json = copy(value, false) ?? null
-  return { json, issues: issues ?? noIssues }
+  return tooDeep ? { json, issues: issues ?? noIssues, tooDeep } : { json, issues: issues ?? noIssues }
 }

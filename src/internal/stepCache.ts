@@ -9,7 +9,7 @@ import { WorkflowEvent } from "../WorkflowEvent.js"
 import { StepCodecError, type StepFailure, StepKeyConflictError } from "../WorkflowError.js"
 import { deserializeCause, ReplayedDefect, serializeCause } from "./cause.js"
 import { decode, encode } from "./codec.js"
-import { type JsonCopy, toJson } from "./json.js"
+import { type JsonCopy, maxDepth, toJson } from "./json.js"
 
 /**
  * A key's visit in this run. `executed` ends as `succeeded` or `failed` (a failure, an interruption, an
@@ -229,9 +229,11 @@ const encodeWith = (
   schema: Schema.Schema<any, any> | undefined,
   value: unknown
 ): { readonly copy: JsonCopy } | { readonly failure: string } => {
-  if (schema === undefined) return { copy: toJson(value) }
+  const checked = (copy: JsonCopy) =>
+    copy.tooDeep === true ? { failure: `the value nests deeper than ${maxDepth} levels, more than a store keeps` } : { copy }
+  if (schema === undefined) return checked(toJson(value))
   const encoded = encode(schema, value)
-  return encoded._tag === "Left" ? { failure: encoded.left.message } : { copy: toJson(encoded.right) }
+  return encoded._tag === "Left" ? { failure: encoded.left.message } : checked(toJson(encoded.right))
 }
 
 const execute = <A, E, R>(

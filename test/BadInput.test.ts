@@ -261,3 +261,18 @@ describe("bad input: a step value nested deeper than a store keeps", () => {
       expect(back.steps.size).toBe(1)
     }))
 })
+
+describe("bad input: a defect nested deeper than a store keeps", () => {
+  it.effect("is recorded without its too-deep JSON value, and the record loads back", () =>
+    Effect.gen(function*() {
+      let value: unknown = []
+      for (let i = 1; i < 2_500; i++) value = [value]
+      const workflow = Workflow.make("deep-defect", Workflow.step("boom", Effect.die(value)))
+      const { resumeState } = yield* Workflow.runWithState(workflow)
+      const entry = resumeState.steps.get("boom")
+      expect(entry?.result).toMatchObject({ ok: false, meta: { origin: "throw" }, cause: { type: "thrown", originalType: "Array" } })
+      expect(entry?.result.ok === false && entry.result.cause.type === "thrown" && "value" in entry.result.cause).toBe(false)
+      const back = yield* ResumeState.deserialize(JSON.parse(JSON.stringify(resumeState)))
+      expect(back.steps.has("boom")).toBe(true)
+    }))
+})

@@ -10,6 +10,7 @@
  */
 import { Migrator, SqlClient, type SqlError } from "@effect/sql"
 import { Cause, Data, Effect, Layer, Option, Schedule } from "effect"
+import { isBusy } from "../internal/sqliteBusy.js"
 import { fromBackend, LoadedWithSteps, SnapshotStore, type SnapshotStoreService, StoreError } from "../SnapshotStore.js"
 
 export interface SqlStoreOptions {
@@ -180,15 +181,6 @@ const migrate = (table: string) =>
   })
 
 class MigratedElsewhere extends Data.TaggedError("MigratedElsewhere") {}
-
-/** SQLITE_BUSY and its extended codes (BUSY_SNAPSHOT: a write after a read of a stale WAL snapshot), on an error or its cause. */
-export const isBusy = (error: unknown): boolean => {
-  const busy = (u: unknown) => {
-    const code = typeof u === "object" && u !== null ? (u as { readonly code?: unknown }).code : undefined
-    return typeof code === "string" && code.startsWith("SQLITE_BUSY")
-  }
-  return busy(error) || (typeof error === "object" && error !== null && busy((error as { readonly cause?: unknown }).cause))
-}
 
 export const make = (options: SqlStoreOptions = {}): Effect.Effect<SnapshotStoreService, StoreError, SqlClient.SqlClient> =>
   Effect.gen(function*() {

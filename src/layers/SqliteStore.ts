@@ -9,6 +9,7 @@ import { Effect, Layer, Schedule } from "effect"
 import { type SnapshotStore, StoreError } from "../SnapshotStore.js"
 import { configured } from "../internal/configured.js"
 import { importDriver } from "../internal/driver.js"
+import { isBusy } from "../internal/sqliteBusy.js"
 import * as SqlStore from "./SqlStore.js"
 
 export interface SqliteStoreOptions extends SqlStore.SqlStoreOptions {
@@ -27,7 +28,7 @@ export const layer = (options: SqliteStoreOptions): Layer.Layer<SnapshotStore, S
         Layer.scopedContext(
           Layer.build(SqliteClient.layer({ filename: options.filename })).pipe(
             Effect.catchAllDefect(Effect.fail),
-            Effect.retry({ while: SqlStore.isBusy, schedule: Schedule.spaced("20 millis").pipe(Schedule.upTo("10 seconds")) })
+            Effect.retry({ while: isBusy, schedule: Schedule.spaced("20 millis").pipe(Schedule.upTo("10 seconds")) })
           )
         ),
         (error) =>

@@ -4,7 +4,7 @@
  */
 import { Context, Effect, Either, Layer, Option, Schema, type Scope } from "effect"
 import { keyedLock } from "./internal/keyedLock.js"
-import { checkEntries, fromStoredJson, normalizeStored, withSteps } from "./internal/stored.js"
+import { checkEntries, fromStoredJson, loneSurrogate, normalizeStored, withSteps } from "./internal/stored.js"
 import { registerUncheckedAppend } from "./internal/trusted.js"
 import * as ResumeState from "./ResumeState.js"
 import * as Snapshot from "./Snapshot.js"
@@ -139,9 +139,6 @@ const checkLimit = (limit: number | undefined): Effect.Effect<void, StoreError> 
 
 /** The longest id (and list prefix) a store accepts, in UTF-16 code units, not counting a store-wide prefix. */
 export const maxIdLength = 2048
-
-// in unicode mode a surrogate pair is one code point, so this matches only a lone surrogate
-const loneSurrogate = /[\uD800-\uDFFF]/u
 
 /**
  * Why `text` cannot be an id, or undefined. Every store checks ids alike: Postgres would store two ids

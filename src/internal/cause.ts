@@ -3,7 +3,7 @@
  * message, stack and cause chain; anything else keeps its JSON value (when it has one) and `String(v)`.
  */
 import type { JsonValue, SerializedCause, SerializedErrorCause, SerializedThrownCause } from "../Snapshot.js"
-import { maxDepth as maxJsonDepth } from "./json.js"
+import { deeperThan, maxDepth as maxJsonDepth } from "./json.js"
 
 /** How long `stringRepresentation` may be before it is cut (and marked `truncated`). */
 const maxString = 1000
@@ -26,16 +26,6 @@ const originalType = (u: unknown): string => {
   return typeof name === "string" && name !== "" ? name : "Object"
 }
 
-// Whether a JSON value nests deeper than a store keeps (json.ts's maxDepth); stops looking once it does.
-const tooDeep = (v: JsonValue, levels: number): boolean => {
-  if (typeof v !== "object" || v === null) return false
-  if (levels >= maxJsonDepth) return true
-  for (const item of Array.isArray(v) ? v : Object.values(v)) {
-    if (tooDeep(item as JsonValue, levels + 1)) return true
-  }
-  return false
-}
-
 // What JSON.stringify makes of it; a value with no JSON form (undefined, bigint, a cycle) has none, and
 // neither has one deeper than a stored row may nest (String(v) still describes it).
 const jsonOf = (u: unknown): JsonValue | undefined =>
@@ -43,7 +33,7 @@ const jsonOf = (u: unknown): JsonValue | undefined =>
     const text = JSON.stringify(u)
     if (text === undefined) return undefined
     const value = JSON.parse(text) as JsonValue
-    return tooDeep(value, 0) ? undefined : value
+    return deeperThan(value, maxJsonDepth) ? undefined : value
   }, undefined)
 
 const serializeThrown = (u: unknown): SerializedThrownCause => {

@@ -1,6 +1,6 @@
 import { ParseResult } from "effect"
 // json.ts imports formatPath from here: a cycle, safe because maxDepth is only read inside functions
-import { maxDepth } from "./json.js"
+import { deeperThan, maxDepth } from "./json.js"
 
 /** One validation problem: where it is (`$.steps["user:1"].ok`) and what is wrong. */
 export interface ValidationIssue {
@@ -93,20 +93,6 @@ export const warningsIssue = (warnings: unknown, path: Path): ValidationIssue | 
     if (issue !== undefined) return issue
   }
   return undefined
-}
-
-// Without recursion: whether arrays and objects nest more than `limit` levels anywhere in `u`
-const deeperThan = (u: unknown, limit: number): boolean => {
-  const stack: Array<readonly [unknown, number]> = [[u, 0]]
-  const seen = new Set<object>()
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!
-    if (!isObject(v) || seen.has(v)) continue
-    if (depth >= limit) return true
-    seen.add(v)
-    for (const key of Object.keys(v)) stack.push([(v as Record<string, unknown>)[key], depth + 1])
-  }
-  return false
 }
 
 /**

@@ -28,6 +28,20 @@ export const setOwn = <V>(obj: Record<string, V>, key: string, value: V): void =
  */
 export const maxDepth = 1000
 
+// Without recursion: whether arrays and objects nest more than `limit` levels anywhere in `u`
+export const deeperThan = (u: unknown, limit: number): boolean => {
+  const stack: Array<readonly [unknown, number]> = [[u, 0]]
+  const seen = new Set<object>()
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!
+    if (typeof v !== "object" || v === null || seen.has(v)) continue
+    if (depth >= limit) return true
+    seen.add(v)
+    for (const key of Object.keys(v)) stack.push([(v as Record<string, unknown>)[key], depth + 1])
+  }
+  return false
+}
+
 const noIssues: ReadonlyArray<LossyIssue> = []
 
 /**

@@ -21,7 +21,7 @@ const invalidSave = (what: string, errors: ReadonlyArray<{ readonly path: string
   })
 
 // in unicode mode a surrogate pair is one code point, so this matches only a lone surrogate
-const loneSurrogate = /[\uD800-\uDFFF]/u
+export const loneSurrogate = /[\uD800-\uDFFF]/u
 
 /**
  * The path to the first string or key holding a lone surrogate, in an already validated document

@@ -1,8 +1,9 @@
 /**
  * `npx tsx bench/codec.ts` (part of `npm run bench`, which writes it to bench/codec-results.md): what a
- * step with a Schema costs per step with the codec cache of bench/codec/cached.ts (a WeakMap of encoder /
- * decoder pairs per Schema) and with Effect's calls made directly each time (bench/codec/direct.ts), in
- * one process. A module hook (bench/codec/hooks.mjs) loads src/ twice, once per variant; rounds alternate between the two so that drift hits both.
+ * step with a Schema costs with the library's codec cache, src/internal/codec.ts (a WeakMap of encoder /
+ * decoder pairs per Schema), and with Effect's calls made directly each time (bench/codec/direct.ts), in
+ * one process. A module hook (bench/codec/hooks.mjs) loads src/ twice, once per variant; rounds
+ * alternate between the two so that drift hits both.
  *
  * The workflow: n = 1000 sequential steps, each with a `success` Schema (a struct with a Date), run
  * fresh (every step encodes) and resumed (every step decodes). µs per step, median over the rounds.
@@ -52,9 +53,9 @@ const load = async (variant: Variant) => {
   }
 }
 
-/** The variant's codec module itself, for the calls-only rows. */
+/** The variant's codec module itself, for the calls-only rows: "cached" is the library's own. */
 const codecOf = async (variant: Variant) =>
-  (await import(`./codec/${variant}.ts`)) as typeof import("./codec/cached.js")
+  (await import(variant === "cached" ? "../src/internal/codec.ts" : "./codec/direct.ts")) as typeof import("../src/internal/codec.js")
 
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
 

@@ -34,6 +34,10 @@ const onboarding = Workflow.make("onboarding", Effect.gen(function*() {
 
 const program = Workflow.runDurable(onboarding, {
   id: "onboarding:user-1",
+  // A crashed owner's claim on the run lasts until its lease runs out (on the database clock): a short
+  // lease here, and the resuming process waits for it instead of failing with RunLocked.
+  lease: "1 second",
+  onLocked: "wait",
   onEvent: (event) => {
     if (event._tag === "StepComplete") {
       console.log(`  ${event.stepId}: ${event.cached ? "replayed from the checkpoint (not executed)" : "executed and checkpointed"}`)

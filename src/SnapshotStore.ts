@@ -1,33 +1,131 @@
 /**
- * The store service: where resume states and snapshots are saved between runs. Every backend is a Layer
- * of this one Tag; `make` turns a plain five-method adapter (the reference's custom store) into one.
+ * The store service: where runs, their steps, and saved resume states and snapshots live between runs.
+ * Every backend is a Layer of this one Tag. `make(backend)` builds the service from a backend's
+ * Effect-returning methods, as `@effect/platform`'s KeyValueStore does; the reference's five-method
+ * Promise adapter is turned into a backend in `promise/adapter.ts` (`layer(adapter)`).
+ *
+ * A run is one record (id, workflow, version, status, owner and lease, attempts, times, input and
+ * output) plus one row per step. `save` / `load` of a whole ResumeState or WorkflowSnapshot (the
+ * reference's API) are views over those rows. A backend that can fence (claim, checkpoint, finish,
+ * cancel) serves `Workflow.runDurable`; one that cannot (a five-method adapter) serves `save` / `load` only.
  */
 import { Context, Effect, Either, Layer, Option, Schema, type Scope } from "effect"
 import { keyedLock } from "./internal/keyedLock.js"
 import { checkEntries, fromStoredJson, loneSurrogate, normalizeStored, withSteps } from "./internal/stored.js"
-import { registerUncheckedAppend } from "./internal/trusted.js"
 import * as ResumeState from "./ResumeState.js"
 import * as Snapshot from "./Snapshot.js"
+import { isPlainOkEntry } from "./internal/plainEntry.js"
+import { RunLocked } from "./WorkflowError.js"
+import type { Adapter } from "./promise/adapter.js"
+import { fromAdapter } from "./promise/adapter.js"
+
+export type { Adapter } from "./promise/adapter.js"
 
 export type Stored = ResumeState.ResumeState | Snapshot.WorkflowSnapshot
+
+/**
+ * A run's status. `running`, `completed`, `failed`, `cancelled` come from `runDurable` and `cancel`;
+ * `pending` (started, not yet claimed) and `dead` (past its attempts) from workers.
+ */
+export const RunStatus = Schema.Literal("pending", "running", "completed", "failed", "cancelled", "dead")
+export type RunStatus = typeof RunStatus.Type
+
+/** The reference's `execution.status` for a run status: `cancelled` and `dead` are `failed`, `pending` is `running`. */
+export const executionStatus = (status: RunStatus): Snapshot.ExecutionStatus =>
+  status === "completed" ? "completed" : status === "pending" || status === "running" ? "running" : "failed"
 
 export interface ListOptions {
   /** Only ids that start with this text, matched literally (`%`, `_`, `\` are ordinary characters). */
   readonly prefix?: string | undefined
   readonly limit?: number | undefined
+  /** Only runs in these statuses. */
+  readonly status?: RunStatus | ReadonlyArray<RunStatus> | undefined
+  /** Only runs of this workflow (by name). */
+  readonly workflow?: string | undefined
 }
 
 export interface ListEntry {
   readonly id: string
-  /** ISO-8601. */
+  /** ISO-8601, the store's clock. */
   readonly updatedAt: string
+  /** Stores with run records tell these; a five-method adapter does not. */
+  readonly status?: RunStatus
+  readonly workflow?: string
 }
 
 export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
-  reason: Schema.Literal("Connection", "Query", "Migration", "Decode", "InvalidOption", "Adapter", "MissingDriver"),
+  reason: Schema.Literal(
+    "Connection",
+    "Query",
+    "Migration",
+    "Decode",
+    "InvalidOption",
+    "Adapter",
+    "MissingDriver",
+    "Unsupported"
+  ),
   message: Schema.String,
   cause: Schema.optional(Schema.Defect)
 }) {}
+
+/** A run's record, as the store keeps it. `input` and `output` are the stored JSON (`output` a StepResult). */
+export interface RunRecord {
+  readonly id: string
+  readonly workflow: string | undefined
+  readonly version: string | undefined
+  readonly status: RunStatus
+  readonly owner: string | undefined
+  /** Whether `owner` holds a lease that has not expired, on the store's clock. */
+  readonly leased: boolean
+  readonly attempts: number
+  readonly createdAt: string
+  readonly updatedAt: string
+  readonly completedAt: string | undefined
+  readonly input: Snapshot.JsonValue | undefined
+  readonly output: Snapshot.StepResult | undefined
+}
+
+/** A claim: create the run, or take it over when it has no live owner. */
+export interface Claim {
+  readonly id: string
+  readonly workflow: string
+  readonly version: string | undefined
+  /** A token naming this owner (one per `runDurable` call): every later write is fenced by it. */
+  readonly owner: string
+  readonly leaseMs: number
+  /** The run's input as JSON text, kept when the run already has one. */
+  readonly input: string | undefined
+  /** Also take over a `failed` run (`retryFailed`). */
+  readonly reopenFailed: boolean
+}
+
+/** One step's checkpoint by the run's owner: written only while `owner` still owns the running run. */
+export interface Checkpoint {
+  readonly id: string
+  readonly owner: string
+  /** The claim's attempt, recorded on the step row. */
+  readonly attempt: number
+  readonly key: string
+  /** Load order of a new key: one more than the run's steps before it. A key written again keeps its place. */
+  readonly position: number
+  /** `JSON.stringify` of the ResumeStateEntry. */
+  readonly entry: string
+  /** How long the step ran: its start time is the store's clock at completion minus this. */
+  readonly durationMs: number
+  readonly leaseMs: number
+}
+
+/**
+ * What `load` gets from a backend with run records: the document `save` wrote (undefined for a run
+ * written by `runDurable` alone), the steps recorded since, in order (JSON), and the run's record.
+ */
+export class LoadedWithSteps {
+  constructor(
+    readonly head: unknown,
+    readonly steps: ReadonlyArray<readonly [key: string, entry: unknown]>,
+    readonly run?: RunRecord | undefined
+  ) {}
+}
 
 /**
  * Every method taking an `id` refuses, with a StoreError "InvalidOption", an id that is longer than
@@ -36,28 +134,68 @@ export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
  */
 export interface SnapshotStoreService {
   /**
+   * Saves a whole ResumeState or WorkflowSnapshot under `id`, replacing its steps. Refused with
+   * `RunLocked` while a `runDurable` owner holds the run.
    * @param id At most 2048 UTF-16 code units (`maxIdLength`), well-formed (no lone surrogate), no NUL;
    * the same for every method and every store.
    */
-  readonly save: (id: string, state: Stored) => Effect.Effect<void, StoreError>
-  /** What was saved under `id`, as it was saved: a ResumeState or a WorkflowSnapshot. */
+  readonly save: (id: string, state: Stored) => Effect.Effect<void, StoreError | RunLocked>
+  /**
+   * What was saved under `id`, as it was saved: a ResumeState or a WorkflowSnapshot. A run written by
+   * `runDurable` loads as a snapshot: its `execution.status` the reference's, `metadata.status` the exact one.
+   */
   readonly load: (id: string) => Effect.Effect<Option.Option<Stored>, StoreError>
   /** What was saved under `id` as a ResumeState; a stored snapshot is converted, never dropped. */
   readonly loadResumeState: (id: string) => Effect.Effect<Option.Option<ResumeState.ResumeState>, StoreError>
-  readonly delete: (id: string) => Effect.Effect<void, StoreError>
-  /** Newest first. */
+  /** Removes the run and its steps. Refused with `RunLocked` while a `runDurable` owner holds the run. */
+  readonly delete: (id: string) => Effect.Effect<void, StoreError | RunLocked>
+  /** Most recently changed first. `status` / `workflow` filters need a store with run records. */
   readonly list: (options?: ListOptions) => Effect.Effect<ReadonlyArray<ListEntry>, StoreError>
   /**
-   * Adds step outcomes to what is saved under `id` (later entries win) without rewriting the rest:
-   * an incremental checkpoint. The SQL and memory stores write one row per step, so the cost does not
-   * grow with the run; other stores read, merge and save. With nothing saved yet, starts a ResumeState.
+   * Adds step outcomes to what is saved under `id` (later entries win) without rewriting the rest.
+   * With nothing saved yet, starts a ResumeState. Refused with `RunLocked` while an owner holds the run.
    */
   readonly appendSteps: (
     id: string,
     entries: ReadonlyArray<readonly [key: string, entry: ResumeState.ResumeStateEntry]>
-  ) => Effect.Effect<void, StoreError>
-  /** `appendSteps` with one entry: what `Workflow.runDurable` calls after every completed step. */
-  readonly saveStep: (id: string, key: string, entry: ResumeState.ResumeStateEntry) => Effect.Effect<void, StoreError>
+  ) => Effect.Effect<void, StoreError | RunLocked>
+  /** `appendSteps` with one entry. */
+  readonly saveStep: (
+    id: string,
+    key: string,
+    entry: ResumeState.ResumeStateEntry
+  ) => Effect.Effect<void, StoreError | RunLocked>
+
+  // -------------------------------------------------------------------------------------------
+  // Durable runs (`Workflow.runDurable`, workers). A store made from a five-method adapter cannot
+  // fence its writes: `fencing` is false there and these fail with StoreError "Unsupported".
+
+  readonly fencing: boolean
+  /** The run's record, or None. */
+  readonly getRun: (id: string) => Effect.Effect<Option.Option<RunRecord>, StoreError>
+  /** One statement: creates the run or takes it over when it has no live owner. Some(attempt) when claimed. */
+  readonly claim: (claim: Claim) => Effect.Effect<Option.Option<number>, StoreError>
+  /** The run's recorded steps, to resume from. */
+  readonly loadSteps: (id: string) => Effect.Effect<ResumeState.ResumeState, StoreError>
+  /**
+   * One statement: records a step and renews the lease, only while `owner` owns the running run
+   * (false otherwise, writing nothing). The entry is the engine's own, built from a JSON copy: not
+   * checked again here, unlike `saveStep`.
+   */
+  readonly checkpoint: (checkpoint: Checkpoint) => Effect.Effect<boolean, StoreError>
+  /** Renews the lease while a long step runs; false when `owner` no longer owns the running run. */
+  readonly renew: (id: string, owner: string, leaseMs: number) => Effect.Effect<boolean, StoreError>
+  /** Ends the run: status, output, completion time; fenced as `checkpoint`. */
+  readonly finish: (
+    id: string,
+    owner: string,
+    status: "completed" | "failed",
+    output: Snapshot.StepResult
+  ) => Effect.Effect<boolean, StoreError>
+  /** Gives the lease up (an interrupted run), so that the next claim takes it at once. */
+  readonly release: (id: string, owner: string) => Effect.Effect<void, StoreError>
+  /** Marks a `pending` or `running` run `cancelled`; false when there is no such run. */
+  readonly cancel: (id: string) => Effect.Effect<boolean, StoreError>
 }
 
 export class SnapshotStore extends Context.Tag("effect-resume/SnapshotStore")<SnapshotStore, SnapshotStoreService>() {}
@@ -75,6 +213,7 @@ export const appendSteps = (id: string, entries: ReadonlyArray<readonly [string,
   Effect.flatMap(SnapshotStore, (store) => store.appendSteps(id, entries))
 export const saveStep = (id: string, key: string, entry: ResumeState.ResumeStateEntry) =>
   Effect.flatMap(SnapshotStore, (store) => store.saveStep(id, key, entry))
+export const getRun = (id: string) => Effect.flatMap(SnapshotStore, (store) => store.getRun(id))
 
 // ---------------------------------------------------------------------------------------------
 // Stored documents
@@ -82,17 +221,13 @@ export const saveStep = (id: string, key: string, entry: ResumeState.ResumeState
 export const toResumeState = (stored: Stored): ResumeState.ResumeState =>
   ResumeState.isResumeState(stored) ? stored : ResumeState.fromSnapshot(stored)
 
-/**
- * What a backend with per-step rows loads: the saved document and the steps appended since, in order.
- * The entries are still JSON; `fromBackend` decodes and merges them.
- */
-export class LoadedWithSteps {
-  constructor(readonly head: unknown, readonly steps: ReadonlyArray<readonly [key: string, entry: unknown]>) {}
-}
-
 const decodeSteps = (id: string, steps: LoadedWithSteps["steps"]) => {
   const entries: Array<readonly [string, ResumeState.ResumeStateEntry]> = []
   for (const [key, json] of steps) {
+    if (isPlainOkEntry(json)) {
+      entries.push([key, json as ResumeState.ResumeStateEntry])
+      continue
+    }
     const entry = ResumeState.decodeEntry(json)
     if (entry._tag === "Left") {
       return Either.left(new StoreError({ reason: "Decode", message: `Stored step "${key}" of "${id}" is corrupt: ${entry.left.message}` }))
@@ -102,34 +237,98 @@ const decodeSteps = (id: string, steps: LoadedWithSteps["steps"]) => {
   return Either.right(entries)
 }
 
-const fromLoaded = (id: string, loaded: unknown): Either.Either<Stored, StoreError> =>
-  loaded instanceof LoadedWithSteps
-    ? Either.flatMap(fromStoredJson(id, loaded.head), (head) =>
-      Either.map(decodeSteps(id, loaded.steps), (entries) => withSteps(head, entries)))
-    : fromStoredJson(id, loaded)
+/** The snapshot a run written by `runDurable` shows to `load`. */
+const runSnapshot = (run: RunRecord, entries: ReadonlyArray<readonly [string, ResumeState.ResumeStateEntry]>) =>
+  ResumeState.toSnapshot(ResumeState.make(entries), {
+    status: executionStatus(run.status),
+    now: run.updatedAt,
+    ...(run.completedAt === undefined ? {} : { completedAt: run.completedAt }),
+    metadata: {
+      workflowId: run.id,
+      workflowName: run.workflow,
+      definitionHash: run.version,
+      status: run.status,
+      attempts: run.attempts,
+      input: run.input
+    }
+  })
+
+/** A saved snapshot that `runDurable` has run since shows the run's status, not the saved one. */
+const withRunStatus = (snapshot: Snapshot.WorkflowSnapshot, run: RunRecord): Snapshot.WorkflowSnapshot => ({
+  ...snapshot,
+  execution: {
+    status: executionStatus(run.status),
+    lastUpdated: run.updatedAt,
+    ...(run.completedAt === undefined ? {} : { completedAt: run.completedAt })
+  },
+  metadata: { ...snapshot.metadata, status: run.status }
+})
+
+const fromLoaded = (id: string, loaded: unknown): Either.Either<Stored, StoreError> => {
+  if (!(loaded instanceof LoadedWithSteps)) return fromStoredJson(id, loaded)
+  const run = loaded.run
+  return Either.flatMap(decodeSteps(id, loaded.steps), (entries) => {
+    if (loaded.head === undefined || loaded.head === null) {
+      return Either.right(run?.workflow === undefined ? ResumeState.make(entries) : runSnapshot(run, entries))
+    }
+    return Either.map(fromStoredJson(id, loaded.head), (head) => {
+      const merged = withSteps(head, entries)
+      return run !== undefined && run.attempts > 0 && !ResumeState.isResumeState(merged) ? withRunStatus(merged, run) : merged
+    })
+  })
+}
+
+/** The status a saved document gives its run: a snapshot's `metadata.status` when it agrees with `execution.status`. */
+const savedStatus = (state: Stored): RunStatus => {
+  if (ResumeState.isResumeState(state)) return "running"
+  const exact = state.metadata?.status
+  return Schema.is(RunStatus)(exact) && executionStatus(exact) === state.execution.status ? exact : state.execution.status
+}
 
 // ---------------------------------------------------------------------------------------------
 // Building a service from a backend
 
-/** What a backend implements: ids as given, literal prefix matching. */
+export interface ListQuery {
+  /** The store-wide prefix plus the caller's, matched literally. */
+  readonly prefix: string
+  readonly limit: number | undefined
+  readonly status: ReadonlyArray<RunStatus> | undefined
+  readonly workflow: string | undefined
+}
+
+/** What a backend implements: ids as given (store-wide prefix included), literal prefix matching. */
 export interface Backend {
-  /** `JSON.stringify(state)` is the JSON to store. It replaces steps appended before. */
-  readonly save: (id: string, state: Stored) => Effect.Effect<void, StoreError>
-  /** The stored JSON parsed, or a `LoadedWithSteps` from a backend that implements `appendSteps`. */
+  /**
+   * `JSON.stringify(state)` is the JSON to store; it replaces the run's steps. `status` is the run's status
+   * for a new record. Returns false, writing nothing, when a live owner holds the run.
+   */
+  readonly save: (id: string, state: Stored, status: RunStatus) => Effect.Effect<boolean, StoreError>
+  /** The stored JSON parsed, or a `LoadedWithSteps` from a backend that keeps steps as rows. */
   readonly load: (id: string) => Effect.Effect<Option.Option<unknown>, StoreError>
   /**
-   * Optional: one write per entry (`JSON.stringify(entry)`), creating an empty ResumeState document
-   * when none exists. Without it, the service reads, merges and saves.
+   * Optional: one write per entry (`JSON.stringify(entry)`); false, writing nothing, when a live owner
+   * holds the run. Without it, the service reads, merges and saves.
    */
   readonly appendSteps?: (
     id: string,
     entries: ReadonlyArray<readonly [string, ResumeState.ResumeStateEntry]>
-  ) => Effect.Effect<void, StoreError>
-  readonly delete: (id: string) => Effect.Effect<void, StoreError>
-  readonly list: (options: { readonly prefix: string; readonly limit: number | undefined }) => Effect.Effect<
-    ReadonlyArray<ListEntry>,
-    StoreError
-  >
+  ) => Effect.Effect<boolean, StoreError>
+  /** False, removing nothing, when a live owner holds the run. */
+  readonly delete: (id: string) => Effect.Effect<boolean, StoreError>
+  readonly list: (query: ListQuery) => Effect.Effect<ReadonlyArray<ListEntry>, StoreError>
+  /** Run records and fenced writes; a backend without them cannot serve `runDurable`. */
+  readonly runs?: RunBackend | undefined
+}
+
+export interface RunBackend {
+  readonly get: (id: string) => Effect.Effect<Option.Option<RunRecord>, StoreError>
+  readonly claim: (claim: Claim) => Effect.Effect<Option.Option<number>, StoreError>
+  readonly checkpoint: (checkpoint: Checkpoint) => Effect.Effect<boolean, StoreError>
+  readonly renew: (id: string, owner: string, leaseMs: number) => Effect.Effect<boolean, StoreError>
+  /** `output` is the JSON text of a StepResult. */
+  readonly finish: (id: string, owner: string, status: RunStatus, output: string) => Effect.Effect<boolean, StoreError>
+  readonly release: (id: string, owner: string) => Effect.Effect<void, StoreError>
+  readonly cancel: (id: string) => Effect.Effect<boolean, StoreError>
 }
 
 const checkLimit = (limit: number | undefined): Effect.Effect<void, StoreError> =>
@@ -162,19 +361,44 @@ const checkText = (what: string, text: unknown, maxLength: number): Effect.Effec
     : Effect.fail(new StoreError({ reason: "InvalidOption", message: `Invalid ${what}: it ${problem}` }))
 }
 
+const statusList = (status: ListOptions["status"]): Effect.Effect<ReadonlyArray<RunStatus> | undefined, StoreError> => {
+  if (status === undefined) return Effect.succeed(undefined)
+  const list: ReadonlyArray<unknown> = typeof status === "string" ? [status] : status
+  const bad = list.find((s) => !Schema.is(RunStatus)(s))
+  return bad === undefined
+    ? Effect.succeed(list as ReadonlyArray<RunStatus>)
+    : Effect.fail(
+      new StoreError({
+        reason: "InvalidOption",
+        message: `list status must be one of ${RunStatus.literals.join(", ")}; got ${JSON.stringify(bad)}`
+      })
+    )
+}
+
+const locked = (id: string, op: string) =>
+  new RunLocked({ runId: id, message: `Cannot ${op} run "${id}": a runDurable owner holds its lease` })
+
+/** Names the stores that can serve `runDurable`, for the error of one that cannot. */
+export const fencingStores = "MemoryStore, SqliteStore, PgStore, LibsqlStore or MongoStore"
+
 /**
- * Wraps a backend into the service: JSON conversion and validation, the store-wide `prefix`
- * (saved as `prefix + id`, stripped again by `list`), and a span on every operation.
+ * Builds the service from a backend: JSON conversion and validation, the store-wide `prefix` (saved as
+ * `prefix + id`, stripped again by `list`), and a span on every operation.
  *
  * Ids, list prefixes and the store-wide prefix are checked alike for every store: well-formed UTF-16
  * (no lone surrogate), no NUL, at most `maxIdLength` code units each (a StoreError "InvalidOption" otherwise).
  */
-export const fromBackend = (backend: Backend, options: { readonly prefix?: string | undefined; readonly name: string }): SnapshotStoreService => {
+export const make = (backend: Backend, options: { readonly prefix?: string | undefined; readonly name: string }): SnapshotStoreService => {
   const prefix = options.prefix ?? ""
   const checkPrefix = checkText("store prefix", prefix, Infinity)
+  const prefixProblem = idProblem(prefix, Infinity)
   // the id as the backend stores it: `prefix + id`, once both are checked
-  const storedId = (id: string): Effect.Effect<string, StoreError> =>
-    Effect.as(Effect.zipRight(checkPrefix, checkText("id", id, maxIdLength)), prefix + id)
+  const storedId = (id: string): Effect.Effect<string, StoreError> => {
+    const problem = prefixProblem ?? idProblem(id, maxIdLength)
+    return problem === undefined
+      ? Effect.succeed(prefix + id)
+      : Effect.fail(new StoreError({ reason: "InvalidOption", message: `Invalid ${prefixProblem === undefined ? "id" : "store prefix"}: it ${problem}` }))
+  }
   // no stack capture: spans sit on every checkpoint, and a stack trace per span is most of their cost
   const span = (op: string, id?: string) =>
     Effect.withSpan(`${options.name}.${op}`, { captureStackTrace: false, ...(id === undefined ? {} : { attributes: { id } }) })
@@ -189,80 +413,91 @@ export const fromBackend = (backend: Backend, options: { readonly prefix?: strin
       })),
       span("load", id)
     )
-  const appendUnchecked: SnapshotStoreService["appendSteps"] = (id, entries) =>
-    Effect.flatMap(storedId(id), (stored) =>
-      backend.appendSteps !== undefined
-        ? backend.appendSteps(stored, entries)
-        : withLock(id)(
-          Effect.flatMap(load(id), (loaded) =>
-            backend.save(stored, withSteps(Option.getOrElse(loaded, () => ResumeState.empty), entries)))
-        )).pipe(span("appendSteps", id))
   const appendSteps: SnapshotStoreService["appendSteps"] = (id, entries) =>
-    Effect.zipRight(checkEntries(entries), appendUnchecked(id, entries))
-  return registerUncheckedAppend(SnapshotStore.of({
+    Effect.zipRight(
+      checkEntries(entries),
+      Effect.flatMap(storedId(id), (stored) =>
+        backend.appendSteps !== undefined
+          ? backend.appendSteps(stored, entries)
+          : withLock(id)(
+            Effect.flatMap(load(id), (loaded) =>
+              backend.save(stored, withSteps(Option.getOrElse(loaded, () => ResumeState.empty), entries), "running"))
+          ))
+    ).pipe(
+      Effect.flatMap((written) => written ? Effect.void : Effect.fail(locked(id, "append steps to"))),
+      span("appendSteps", id)
+    )
+  const runs = backend.runs
+  const unsupported = (op: string) =>
+    Effect.fail(
+      new StoreError({
+        reason: "Unsupported",
+        message: `${options.name} cannot ${op}: it keeps whole documents and cannot fence a run's writes. ` +
+          `Durable runs need the ${fencingStores}.`
+      })
+    )
+  const withRuns = <A>(op: string, id: string, f: (runs: RunBackend, stored: string) => Effect.Effect<A, StoreError>) =>
+    runs === undefined ? unsupported(op) : Effect.flatMap(storedId(id), (stored) => f(runs, stored)).pipe(span(op, id))
+  return SnapshotStore.of({
     appendSteps,
     saveStep: (id, key, entry) => appendSteps(id, [[key, entry]]),
     save: (id, state) =>
-      Effect.flatMap(storedId(id), (stored) => Effect.flatMap(normalizeStored(state), (state) => backend.save(stored, state)))
-        .pipe(span("save", id)),
+      Effect.flatMap(storedId(id), (stored) =>
+        Effect.flatMap(normalizeStored(state), (state) => backend.save(stored, state, savedStatus(state)))).pipe(
+          Effect.flatMap((written) => written ? Effect.void : Effect.fail(locked(id, "save"))),
+          span("save", id)
+        ),
     load,
     loadResumeState: (id) => Effect.map(load(id), Option.map(toResumeState)),
-    delete: (id) => Effect.flatMap(storedId(id), (stored) => backend.delete(stored)).pipe(span("delete", id)),
+    delete: (id) =>
+      Effect.flatMap(storedId(id), (stored) => backend.delete(stored)).pipe(
+        Effect.flatMap((removed) => removed ? Effect.void : Effect.fail(locked(id, "delete"))),
+        span("delete", id)
+      ),
     list: (listOptions) =>
-      Effect.zipRight(
-        Effect.all([checkLimit(listOptions?.limit), checkPrefix, checkText("list prefix", listOptions?.prefix ?? "", maxIdLength)]),
-        Effect.map(
-          backend.list({ prefix: prefix + (listOptions?.prefix ?? ""), limit: listOptions?.limit }),
-          (entries) => prefix === "" ? entries : entries.map((e) => ({ id: e.id.slice(prefix.length), updatedAt: e.updatedAt }))
-        )
-      ).pipe(span("list"))
-  }), appendUnchecked)
+      Effect.all([
+        statusList(listOptions?.status),
+        checkLimit(listOptions?.limit),
+        checkPrefix,
+        checkText("list prefix", listOptions?.prefix ?? "", maxIdLength),
+        listOptions?.workflow === undefined ? Effect.void : checkText("list workflow", listOptions.workflow, maxIdLength)
+      ]).pipe(
+        Effect.flatMap(([status]) =>
+          runs === undefined && (status !== undefined || listOptions?.workflow !== undefined)
+            ? unsupported("list by status or workflow")
+            : backend.list({
+              prefix: prefix + (listOptions?.prefix ?? ""),
+              limit: listOptions?.limit,
+              status,
+              workflow: listOptions?.workflow
+            })
+        ),
+        Effect.map((entries) => prefix === "" ? entries : entries.map((e) => ({ ...e, id: e.id.slice(prefix.length) }))),
+        span("list")
+      ),
+    fencing: runs !== undefined,
+    getRun: (id) =>
+      withRuns("getRun", id, (runs, stored) =>
+        Effect.map(runs.get(stored), Option.map((run) => prefix === "" ? run : { ...run, id })))
+    ,
+    claim: (claim) => withRuns("claim", claim.id, (runs, stored) => runs.claim({ ...claim, id: stored })),
+    loadSteps: (id) => Effect.map(load(id), (loaded) => Option.match(loaded, { onNone: () => ResumeState.empty, onSome: toResumeState })),
+    checkpoint: (checkpoint) =>
+      withRuns("checkpoint", checkpoint.id, (runs, stored) => runs.checkpoint({ ...checkpoint, id: stored })),
+    renew: (id, owner, leaseMs) => withRuns("renew", id, (runs, stored) => runs.renew(stored, owner, leaseMs)),
+    finish: (id, owner, status, output) =>
+      withRuns("finish", id, (runs, stored) => runs.finish(stored, owner, status, JSON.stringify(output))),
+    release: (id, owner) => withRuns("release", id, (runs, stored) => runs.release(stored, owner)),
+    cancel: (id) => withRuns("cancel", id, (runs, stored) => runs.cancel(stored))
+  })
 }
 
 // ---------------------------------------------------------------------------------------------
-// Custom adapters: the reference's five Promise methods
+// Custom adapters: the reference's five Promise methods (see promise/adapter.ts)
 
-type Awaitable<A> = A | PromiseLike<A>
-
-/**
- * A custom store in the reference's shape. `save` receives a ResumeState or a snapshot; `JSON.stringify`
- * of either loses nothing (a ResumeState serializes itself). `load` returns what was saved, its JSON, or null.
- */
-export interface Adapter {
-  readonly save: (id: string, state: Stored) => Awaitable<void>
-  readonly load: (id: string) => Awaitable<unknown>
-  readonly delete: (id: string) => Awaitable<void>
-  readonly list: (options: { prefix?: string; limit?: number }) => Awaitable<ReadonlyArray<ListEntry>>
-  readonly close?: () => Awaitable<void>
-}
-
-const call = <A>(op: string, f: () => Awaitable<A>): Effect.Effect<A, StoreError> =>
-  Effect.tryPromise({
-    try: async () => await f(),
-    catch: (cause) =>
-      new StoreError({
-        reason: "Adapter",
-        message: `Custom store ${op} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
-        cause
-      })
-  })
-
-/** Turns an adapter into the service; `close` runs when the scope closes. Ids and prefixes pass through as given. */
-export const make = (adapter: Adapter, options?: { readonly prefix?: string }): Effect.Effect<SnapshotStoreService, never, Scope.Scope> =>
-  Effect.as(
-    Effect.addFinalizer(() => adapter.close === undefined ? Effect.void : Effect.ignoreLogged(call("close", adapter.close))),
-    fromBackend({
-      save: (id, state) => call("save", () => adapter.save(id, state)),
-      load: (id) => Effect.map(call("load", () => adapter.load(id)), Option.fromNullable),
-      delete: (id) => call("delete", () => adapter.delete(id)),
-      list: ({ limit, prefix }) =>
-        Effect.map(
-          call("list", () => adapter.list({ prefix, ...(limit === undefined ? {} : { limit }) })),
-          // an adapter may ignore options; enforce the contract here
-          (entries) => entries.filter((e) => e.id.startsWith(prefix)).slice(0, limit)
-        )
-    }, { prefix: options?.prefix, name: "SnapshotStore.custom" })
-  )
+/** The store over a reference-style adapter; `close` runs when the scope closes. It cannot serve `runDurable`. */
+export const fromAdapterScoped = (adapter: Adapter, options?: { readonly prefix?: string }): Effect.Effect<SnapshotStoreService, never, Scope.Scope> =>
+  fromAdapter(adapter, options)
 
 export const layer = (adapter: Adapter | (() => Adapter), options?: { readonly prefix?: string }) =>
-  Layer.scoped(SnapshotStore, Effect.suspend(() => make(typeof adapter === "function" ? adapter() : adapter, options)))
+  Layer.scoped(SnapshotStore, Effect.suspend(() => fromAdapter(typeof adapter === "function" ? adapter() : adapter, options)))

@@ -2,19 +2,39 @@
  * Workflows and steps. A step's outcome is recorded under its key; a resumed run replays recorded
  * outcomes instead of executing the step's effect again.
  */
-import { Cause, Context, Data, Effect, Exit, Option, Schema } from "effect"
+import { Cause, Context, Data, Deferred, Duration, Effect, Either, Exit, Option, type Schema } from "effect"
 import { isPrechecked, type RunContext, runStep, type StepOptions } from "./internal/stepCache.js"
-import { saveOwnStep } from "./internal/trusted.js"
+import { encodeInput, encodeOutcome, replayOutcome } from "./internal/runOutput.js"
 import { describeIssues } from "./internal/issues.js"
+import { isPlainOkEntry } from "./internal/plainEntry.js"
 import * as ResumeState from "./ResumeState.js"
 import * as Snapshot from "./Snapshot.js"
-import { SnapshotStore, type StoreError } from "./SnapshotStore.js"
+import { fencingStores, SnapshotStore, StoreError } from "./SnapshotStore.js"
 import { type EventHandler, WorkflowEvent } from "./WorkflowEvent.js"
-import { RunOptionsError, type StepFailure } from "./WorkflowError.js"
+import {
+  Cancelled,
+  type DurableFailure,
+  LeaseLost,
+  RunLocked,
+  RunOptionsError,
+  type StepFailure,
+  VersionMismatch
+} from "./WorkflowError.js"
 
 export type { StepOptions } from "./internal/stepCache.js"
 export { type EventHandler, WorkflowEvent } from "./WorkflowEvent.js"
-export { ReplayedDefect, RunOptionsError, StepCodecError, type StepFailure, StepKeyConflictError } from "./WorkflowError.js"
+export {
+  Cancelled,
+  type DurableFailure,
+  LeaseLost,
+  ReplayedDefect,
+  RunLocked,
+  RunOptionsError,
+  StepCodecError,
+  type StepFailure,
+  StepKeyConflictError,
+  VersionMismatch
+} from "./WorkflowError.js"
 
 // ---------------------------------------------------------------------------------------------
 // Model
@@ -26,28 +46,49 @@ export interface Workflow<A, E, R, I = void> {
   readonly name: string
   readonly version: string | undefined
   readonly body: (input: I) => Effect.Effect<A, E, R>
+  readonly options: MakeOptions<A, Exclude<E, StepFailure>, I>
 }
 
-export interface MakeOptions {
-  /** Recorded in durable snapshots' metadata, so that stored runs say which definition wrote them. */
+export interface MakeOptions<A = any, E = any, I = any> {
+  /**
+   * The definition's version, recorded on every durable run (and in snapshots' metadata as
+   * `definitionHash`). Resuming a run recorded under another version fails with `VersionMismatch`.
+   */
   readonly version?: string
+  /** What `runDurable` does with a run recorded under another version. Default "fail". */
+  readonly onVersionChange?: "fail" | "continue"
+  /** Encodes a durable run's input for the store; without it, the input is stored as JSON (lossy rules). */
+  readonly input?: Schema.Schema<I, any>
+  /** Encodes a durable run's result, so a completed run returns it decoded (Date, Option, ...). */
+  readonly success?: Schema.Schema<A, any>
+  /** Encodes the workflow's own typed errors, so a failed run returns an instance of its class. */
+  readonly error?: Schema.Schema<E, any>
 }
 
 /**
  * Defines a workflow. `body` is an Effect that calls `Workflow.step`, or a function of the run's `input`.
  */
 export const make: {
-  <A, E, R>(name: string, body: Effect.Effect<A, E, R>, options?: MakeOptions): Workflow<A, E, R>
-  <A, E, R, I>(name: string, body: (input: I) => Effect.Effect<A, E, R>, options?: MakeOptions): Workflow<A, E, R, I>
+  <A, E, R>(
+    name: string,
+    body: Effect.Effect<A, E, R>,
+    options?: MakeOptions<NoInfer<A>, NoInfer<Exclude<E, StepFailure>>, void>
+  ): Workflow<A, E, R>
+  <A, E, R, I>(
+    name: string,
+    body: (input: I) => Effect.Effect<A, E, R>,
+    options?: MakeOptions<NoInfer<A>, NoInfer<Exclude<E, StepFailure>>, NoInfer<I>>
+  ): Workflow<A, E, R, I>
 } = <A, E, R, I>(
   name: string,
   body: Effect.Effect<A, E, R> | ((input: I) => Effect.Effect<A, E, R>),
-  options?: MakeOptions
+  options?: MakeOptions<A, Exclude<E, StepFailure>, I>
 ): Workflow<A, E, R, I> => ({
   [TypeId]: TypeId,
   name,
   version: options?.version,
-  body: Effect.isEffect(body) ? () => body : body
+  body: Effect.isEffect(body) ? () => body : body,
+  options: options ?? {}
 })
 
 export const isWorkflow = (u: unknown): u is Workflow<unknown, unknown, unknown, unknown> =>
@@ -87,32 +128,6 @@ export type RunOptions<I = void> = {
 } & InputOption<I>
 
 const invalidResumeState = (message: string) => Effect.fail(new RunOptionsError({ reason: "InvalidResumeState", message }))
-
-const isJsonValue = Schema.is(Snapshot.JsonValue)
-
-// Own keys beyond these (a "__proto__", `meta`, `warnings`, ...) leave the entry to the decoder
-const entryKeys = new Set(["result", "stepId"])
-const okKeys = new Set(["ok", "value", "stepId"])
-const onlyKeys = (o: object, allowed: ReadonlySet<string>) => Object.getOwnPropertyNames(o).every((key) => allowed.has(key))
-
-/**
- * The common entry, a recorded value (`{ result: { ok: true, value?, stepId? }, stepId? }` and nothing
- * else), checked without the entry decoder, which costs about as much per entry as replaying the step.
- * It accepts only what the decoder accepts; anything else (or anything that throws when read) goes to it.
- */
-const isPlainOkEntry = (entry: unknown): boolean => {
-  try {
-    if (typeof entry !== "object" || entry === null || Array.isArray(entry) || !onlyKeys(entry, entryKeys)) return false
-    const { result, stepId } = entry as { readonly result?: unknown; readonly stepId?: unknown }
-    if (!Object.hasOwn(entry, "result") || (Object.hasOwn(entry, "stepId") && typeof stepId !== "string")) return false
-    if (typeof result !== "object" || result === null || Array.isArray(result) || !onlyKeys(result, okKeys)) return false
-    const ok = result as { readonly ok?: unknown; readonly value?: unknown; readonly stepId?: unknown }
-    if (!Object.hasOwn(ok, "ok") || ok.ok !== true || (Object.hasOwn(ok, "stepId") && typeof ok.stepId !== "string")) return false
-    return !Object.hasOwn(ok, "value") || isJsonValue(ok.value)
-  } catch {
-    return false
-  }
-}
 
 /** A ResumeState may be built by hand: its entries are checked, so a bad one is a clear error, not a crash mid-run. */
 const checkedSteps = (state: ResumeState.ResumeState) => {
@@ -251,60 +266,219 @@ export const runWithState = <A, E, R, I>(
       (result) => ({ result, resumeState: ResumeState.fromMap(steps) })
     ))
 
+// ---------------------------------------------------------------------------------------------
+// Durable runs
+
 export type DurableOptions<I = void> = {
   /** The run's id in the store. Running again with the same id resumes it. */
   readonly id: string
   readonly onEvent?: EventHandler | undefined
+  /** Re-execute failed steps, also of a run that ended `failed`. */
   readonly retryFailed?: boolean | undefined
+  /**
+   * How long the run is ours without a write, on the store's clock. Every checkpoint renews it, and
+   * so does a heartbeat every third of it while a long step runs. Default 30 seconds.
+   */
+  readonly lease?: Duration.DurationInput | undefined
+  /** A run held by another live owner: fail at once with `RunLocked` (default), or wait for its lease. */
+  readonly onLocked?: "fail" | "wait" | undefined
 } & InputOption<I>
 
-/** A checkpoint write failed inside a step; carried as a defect to the edge of runDurable, then failed as StoreError. */
-class CheckpointFailed extends Data.TaggedError("CheckpointFailed")<{ readonly error: StoreError }> {}
+export const defaultLease = Duration.seconds(30)
+
+/** A checkpoint that failed inside a step; carried as a defect to the edge of runDurable, then failed as its error. */
+class CheckpointFailed extends Data.TaggedError("CheckpointFailed")<{ readonly error: StoreError | LeaseLost | Cancelled }> {}
+
+const optionsError = (reason: "InvalidLease" | "WorkflowMismatch" | "InvalidInput", message: string) =>
+  new RunOptionsError({ reason, message })
+
+// A token per runDurable call: the process, and a random part no other call shares
+const ownerToken = () => `${globalThis.process?.pid ?? 0}:${crypto.randomUUID()}`
 
 /**
- * Loads the state saved under `id`, runs, checkpoints every completed step as it completes, and records
- * the run's status (`running` / `completed` / `failed`). A crashed run is resumed by calling it again.
+ * Runs `workflow` as the run `id` in the store, recording every step as it completes. Calling it again
+ * with the same id resumes the run: recorded steps replay, the rest execute.
  *
- * The status is a whole snapshot, written at the start and the end of a run; a step's checkpoint is
- * `saveStep`, one row on the SQL and memory stores, so its cost does not grow with the run.
+ * - The run has one owner: the call claims it in one statement (creating it, or taking it over when it
+ *   has no live owner, by a lease on the store's clock). A run held by a live owner fails with `RunLocked`
+ *   (or waits, `onLocked: "wait"`).
+ * - Every checkpoint is one statement, fenced by the owner and renewing the lease. An owner that lost
+ *   its lease or whose run was cancelled stops at its next write with `LeaseLost` / `Cancelled`.
+ * - A run that already completed (or failed) returns its recorded result (or error) from one read.
+ * - The store must be able to fence (the SQL, memory and Mongo stores); a store made from the reference's
+ *   five-method adapter is refused with a StoreError "Unsupported".
  */
 export const runDurable = <A, E, R, I>(
   workflow: Workflow<A, E, R, I>,
   options: DurableOptions<I>
-): Effect.Effect<A, E | StepFailure | StoreError, Exclude<R, WorkflowRun> | SnapshotStore> =>
+): Effect.Effect<
+  A,
+  E | StepFailure | StoreError | DurableFailure | RunOptionsError,
+  Exclude<R, WorkflowRun> | SnapshotStore
+> =>
   Effect.gen(function*() {
     const store = yield* SnapshotStore
-    const loaded = yield* store.loadResumeState(options.id)
-    const steps = new Map(Option.isSome(loaded) ? loaded.value.steps : [])
-    const metadata = {
-      workflowId: options.id,
-      workflowName: workflow.name,
-      ...(workflow.version === undefined ? {} : { definitionHash: workflow.version })
-    }
-    const save = (status: Snapshot.ExecutionStatus) => {
-      const now = new Date().toISOString()
-      return store.save(
-        options.id,
-        ResumeState.toSnapshot(ResumeState.fromMap(steps), {
-          status,
-          metadata,
-          now,
-          ...(status === "running" ? {} : { completedAt: now })
+    if (!store.fencing) {
+      return yield* Effect.fail(
+        new StoreError({
+          reason: "Unsupported",
+          message: `runDurable needs a store that can fence a run's writes (the ${fencingStores}); ` +
+            "a custom store made from the reference's five-method adapter keeps whole documents and cannot. " +
+            "Use Workflow.run / runWithState with it."
         })
       )
     }
-    yield* save("running")
-    // the entry was just built by the step cache and no user code has seen it yet: saved unchecked
-    const onRecorded = (key: string, entry: ResumeState.ResumeStateEntry) =>
-      Effect.orDieWith(saveOwnStep(store, options.id, key, entry), (error) => new CheckpointFailed({ error }))
-    const exit = yield* execution(workflow, makeRun(workflow.name, steps, options, onRecorded), options.input as I)
-    if (Exit.isFailure(exit)) {
-      const checkpoint = Cause.find(exit.cause, (reason) =>
+    const id = options.id
+    const leaseMs = Duration.toMillis(Duration.decode(options.lease ?? defaultLease))
+    if (!(leaseMs >= 1 && leaseMs <= 2_147_483_647)) {
+      return yield* Effect.fail(optionsError("InvalidLease", `lease must be between 1 ms and about 24 days, got ${leaseMs} ms`))
+    }
+    const schemas = workflow.options
+    const input = encodeInput(schemas.input, options.input, workflow.name)
+    if (!input.ok) return yield* Effect.fail(optionsError("InvalidInput", input.message))
+    const owner = ownerToken()
+    const replayed = (output: Snapshot.StepResult) =>
+      replayOutcome(workflow.name, schemas, output) as Effect.Effect<A, E | StepFailure>
+
+    // Claim: read the record, answer from it when the run is over or locked, else claim in one statement
+    let claimed: { readonly attempt: number; readonly existed: boolean } | undefined
+    let wait = 10
+    let races = 0
+    while (claimed === undefined) {
+      const existing = yield* store.getRun(id)
+      if (Option.isSome(existing)) {
+        const run = existing.value
+        if (run.workflow !== undefined && run.workflow !== workflow.name) {
+          return yield* Effect.fail(
+            optionsError("WorkflowMismatch", `Run "${id}" belongs to workflow "${run.workflow}", not "${workflow.name}"`)
+          )
+        }
+        if (run.status === "cancelled") {
+          return yield* Effect.fail(new Cancelled({ runId: id, message: `Run "${id}" was cancelled` }))
+        }
+        if (run.output !== undefined && (run.status === "completed" || (run.status === "failed" && options.retryFailed !== true))) {
+          return yield* replayed(run.output)
+        }
+        if (
+          run.attempts > 0 && run.version !== workflow.version && schemas.onVersionChange !== "continue"
+        ) {
+          return yield* Effect.fail(
+            new VersionMismatch({
+              runId: id,
+              stored: run.version ?? null,
+              current: workflow.version ?? null,
+              message: `Run "${id}" was recorded by version ${JSON.stringify(run.version ?? null)} of workflow "${workflow.name}", ` +
+                `this is version ${JSON.stringify(workflow.version ?? null)}. Pass onVersionChange: "continue" to resume it anyway.`
+            })
+          )
+        }
+        if (run.leased) {
+          if (options.onLocked !== "wait") {
+            return yield* Effect.fail(new RunLocked({ runId: id, message: `Run "${id}" is held by another live owner` }))
+          }
+          yield* Effect.sleep(Duration.millis(wait))
+          wait = Math.min(wait * 2, 1000)
+          continue
+        }
+      }
+      const attempt = yield* store.claim({
+        id,
+        workflow: workflow.name,
+        version: workflow.version,
+        owner,
+        leaseMs,
+        input: input.value,
+        reopenFailed: options.retryFailed === true
+      })
+      if (Option.isSome(attempt)) {
+        claimed = { attempt: attempt.value, existed: Option.isSome(existing) }
+      } else {
+        // Not claimed: another caller got there between the read and the claim; the next read says how
+        if (++races > 100) {
+          return yield* Effect.fail(new RunLocked({ runId: id, message: `Run "${id}" could not be claimed: 100 claims in a row lost a race` }))
+        }
+        yield* Effect.sleep(Duration.millis(races))
+      }
+    }
+    const attempt = claimed.attempt
+
+    const loaded = claimed.existed ? yield* store.loadSteps(id) : ResumeState.empty
+    const steps = new Map(loaded.steps)
+    const known = new Set(steps.keys())
+    let position = steps.size
+
+    // Set once the run can no longer write: every later checkpoint fails at once, writing nothing
+    let stopped: StoreError | LeaseLost | Cancelled | undefined
+    const stop = yield* Deferred.make<never, StoreError | LeaseLost | Cancelled>()
+    const halt = (error: StoreError | LeaseLost | Cancelled) => {
+      stopped ??= error
+      return Deferred.fail(stop, stopped)
+    }
+    // A fenced write matched nothing: the run was cancelled, or another owner has it
+    const whyNotOurs = Effect.map(store.getRun(id), (run): LeaseLost | Cancelled =>
+      Option.isSome(run) && run.value.status === "cancelled"
+        ? new Cancelled({ runId: id, message: `Run "${id}" was cancelled` })
+        : new LeaseLost({ runId: id, message: `Run "${id}" is no longer owned by this call: its lease passed to another owner` }))
+    const fenced = (write: Effect.Effect<boolean, StoreError>) =>
+      Effect.flatMap(write, (ours) => ours ? Effect.void : Effect.flatMap(whyNotOurs, Effect.fail))
+
+    const onRecorded = (key: string, entry: ResumeState.ResumeStateEntry, durationMs: number): Effect.Effect<void> => {
+      if (stopped !== undefined) return Effect.die(new CheckpointFailed({ error: stopped }))
+      let at = 0
+      if (!known.has(key)) {
+        known.add(key)
+        at = ++position
+      }
+      return fenced(store.checkpoint({
+        id,
+        owner,
+        attempt,
+        key,
+        position: at,
+        entry: JSON.stringify(entry),
+        durationMs,
+        leaseMs
+      })).pipe(
+        Effect.catchAll((error) => Effect.zipRight(halt(error), Effect.die(new CheckpointFailed({ error }))))
+      )
+    }
+
+    // The lease is renewed by every checkpoint, and by this while a step runs long. A failed renewal
+    // (the database briefly away) is retried at the next beat; the lease outlives two of them.
+    const heartbeat = Effect.sleep(Duration.millis(leaseMs / 3)).pipe(
+      Effect.zipRight(fenced(store.renew(id, owner, leaseMs))),
+      Effect.catchTag("StoreError", (error) => Effect.logWarning(`effect-resume: lease renewal of run "${id}" failed`, error)),
+      Effect.forever,
+      Effect.catchAll(halt)
+    )
+
+    const exit = yield* Effect.raceFirst(
+      execution(workflow, makeRun(workflow.name, steps, options, onRecorded), options.input as I),
+      Deferred.await(stop)
+    ).pipe(
+      Effect.either,
+      Effect.zipLeft(Effect.void),
+      (racing) => Effect.scoped(Effect.zipRight(Effect.forkScoped(heartbeat), racing)),
+      // interrupted from outside: the lease is given up, so a new call resumes the run at once
+      Effect.onInterrupt(() => Effect.ignore(store.release(id, owner)))
+    )
+    if (stopped !== undefined) return yield* Effect.fail(stopped)
+    if (Either.isLeft(exit)) return yield* Effect.fail(exit.left)
+    const outcome = exit.right
+    if (Exit.isFailure(outcome)) {
+      const checkpoint = Cause.find(outcome.cause, (reason) =>
         reason._tag === "Die" && reason.defect instanceof CheckpointFailed ? Option.some(reason.defect) : Option.none())
       if (Option.isSome(checkpoint)) return yield* Effect.fail(checkpoint.value.error)
-      // An interrupted run stays `running`: it did not finish and will be resumed.
-      if (Cause.isInterruptedOnly(exit.cause)) return yield* exit
+      // The body was interrupted: it did not finish, and will be resumed
+      if (Cause.isInterruptedOnly(outcome.cause)) {
+        yield* Effect.ignore(store.release(id, owner))
+        return yield* outcome
+      }
     }
-    yield* save(Exit.isSuccess(exit) ? "completed" : "failed")
-    return yield* exit
+    yield* fenced(store.finish(id, owner, Exit.isSuccess(outcome) ? "completed" : "failed", encodeOutcome(workflow.name, schemas, outcome)))
+    return yield* outcome
   })
+
+/** Marks a pending or running run `cancelled`: its owner stops at its next checkpoint. False when no such run. */
+export const cancel = (id: string): Effect.Effect<boolean, StoreError, SnapshotStore> =>
+  Effect.flatMap(SnapshotStore, (store) => store.cancel(id))

@@ -5,7 +5,15 @@ import { Schema } from "effect"
 
 /** Bad arguments to `run`: both resume sources at once, or a value of the wrong shape. */
 export class RunOptionsError extends Schema.TaggedError<RunOptionsError>()("RunOptionsError", {
-  reason: Schema.Literal("BothResumeStateAndSnapshot", "SnapshotAsResumeState", "InvalidResumeState", "InvalidSnapshot"),
+  reason: Schema.Literal(
+    "BothResumeStateAndSnapshot",
+    "SnapshotAsResumeState",
+    "InvalidResumeState",
+    "InvalidSnapshot",
+    "InvalidLease",
+    "InvalidInput",
+    "WorkflowMismatch"
+  ),
   message: Schema.String
 }) {}
 
@@ -37,3 +45,41 @@ export class StepCodecError extends Schema.TaggedError<StepCodecError>()("StepCo
 export { ReplayedDefect } from "./internal/cause.js"
 
 export type StepFailure = StepKeyConflictError | StepCodecError
+
+/**
+ * `runDurable` found the run held by another owner whose lease has not expired (on the store's clock).
+ * `onLocked: "wait"` waits for the lease instead.
+ */
+export class RunLocked extends Schema.TaggedError<RunLocked>()("RunLocked", {
+  runId: Schema.String,
+  message: Schema.String
+}) {}
+
+/**
+ * The run's lease passed to another owner (this one paused past its lease, and another process took the
+ * run over): the checkpoint that found out wrote nothing, and the body was interrupted.
+ */
+export class LeaseLost extends Schema.TaggedError<LeaseLost>()("LeaseLost", {
+  runId: Schema.String,
+  message: Schema.String
+}) {}
+
+/** The run was cancelled (`Workflow.cancel`): its owner stops at its next checkpoint, and it is never resumed. */
+export class Cancelled extends Schema.TaggedError<Cancelled>()("Cancelled", {
+  runId: Schema.String,
+  message: Schema.String
+}) {}
+
+/**
+ * The stored run was written by another `version` of the workflow. Resuming it could replay outcomes
+ * into code that no longer expects them; a workflow opts in with `onVersionChange: "continue"`.
+ */
+export class VersionMismatch extends Schema.TaggedError<VersionMismatch>()("VersionMismatch", {
+  runId: Schema.String,
+  stored: Schema.NullOr(Schema.String),
+  current: Schema.NullOr(Schema.String),
+  message: Schema.String
+}) {}
+
+/** What `runDurable` adds to a workflow's own errors. */
+export type DurableFailure = RunLocked | LeaseLost | Cancelled | VersionMismatch

@@ -70,8 +70,8 @@ const expectInvalid = (result: Snapshot.ValidationResult) => {
 const writeRaw = (id: string, body: string) =>
   Effect.gen(function*() {
     const sql = yield* SqliteClient.SqliteClient
-    yield* sql`INSERT OR REPLACE INTO effect_resume_snapshots (id, body, updated_at, seq, generation)
-      VALUES (${id}, ${body}, '2026-01-01T00:00:00.000Z', 1, 'g')`
+    yield* sql`INSERT OR REPLACE INTO effect_resume_runs (id, status, created_at, updated_at, seq, body)
+      VALUES (${id}, 'running', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 1, ${body})`
   }).pipe(Effect.provide(SqliteClient.layer({ filename })), Effect.scoped, Effect.orDie)
 
 describe("bad input: deep nesting and objects with a bogus toString", () => {
@@ -164,10 +164,10 @@ describe("bad input: deep nesting and objects with a bogus toString", () => {
       yield* SnapshotStore.saveStep("bad-step-row", "a", { result: { ok: true, value: 1 } })
       yield* Effect.gen(function*() {
         const sql = yield* SqliteClient.SqliteClient
-        yield* sql`UPDATE effect_resume_snapshots_steps SET entry = ${JSON.stringify({ result: { ok: { toString: 1 } } })}
+        yield* sql`UPDATE effect_resume_runs_steps SET entry = ${JSON.stringify({ result: { ok: { toString: 1 } } })}
           WHERE run_id = 'bad-step-row'`
       }).pipe(Effect.provide(SqliteClient.layer({ filename })), Effect.scoped, Effect.orDie)
-      expect((yield* Effect.flip(SnapshotStore.load("bad-step-row"))).reason).toBe("Decode")
+      expect(yield* Effect.flip(SnapshotStore.load("bad-step-row"))).toMatchObject({ reason: "Decode" })
     }).pipe(Effect.provide(store)))
 })
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, Ref, Schema } from "effect"
+import { SqliteClient } from "@effect/sql-sqlite-node"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -52,7 +53,7 @@ describe("Workflow.runDurable", () => {
         yield* Workflow.step("charge", Effect.flatMap(track("charge"), () =>
           Effect.flatMap(Ref.get(approve), (ok): Effect.Effect<string, Declined> => ok ? Effect.succeed("charged") : Effect.fail(new Declined({ reason: "card" })))), { error: Declined })
         return "done"
-      }))
+      }), { error: Declined })
       const error = yield* Effect.flip(Workflow.runDurable(wf, { id: "order-1" }))
       expect(error).toEqual(new Declined({ reason: "card" }))
       expect((yield* loadSnapshot("order-1")).execution.status).toBe("failed")
@@ -78,26 +79,34 @@ describe("Workflow.runDurable", () => {
       expect(state.steps.get("item:2")?.warnings).toBeUndefined()
     }).pipe(Effect.provide(store)))
 
-  it.effect("a checkpoint that cannot be written fails the run with the StoreError", () =>
+  it.effect("a checkpoint that cannot be written fails the run with the StoreError, and nothing more runs", () =>
     Effect.gen(function*() {
-      let saves = 0
-      const flaky = SnapshotStore.layer({
-        save: () => {
-          if (++saves > 1) throw new Error("disk full")
-        },
-        load: () => null,
-        delete: () => undefined,
-        list: () => []
-      })
+      const filename = path.join(dir, "broken.db")
       const calls = yield* Ref.make(0)
+      // the step table disappears under the run: its first checkpoint fails
+      const dropSteps = Effect.flatMap(SqliteClient.SqliteClient, (sql) => sql`DROP TABLE effect_resume_runs_steps`).pipe(
+        Effect.provide(SqliteClient.layer({ filename })),
+        Effect.orDie
+      )
       const wf = Workflow.make("w", Effect.gen(function*() {
-        yield* Workflow.step("a", Ref.update(calls, (n) => n + 1))
+        yield* Workflow.step("a", Effect.zipRight(dropSteps, Ref.update(calls, (n) => n + 1)))
         yield* Workflow.step("b", Ref.update(calls, (n) => n + 1))
       }))
-      const error = yield* Effect.flip(Workflow.runDurable(wf, { id: "x" }).pipe(Effect.provide(flaky)))
-      expect(error).toMatchObject({ _tag: "StoreError", reason: "Adapter" })
-      expect(error.message).toContain("disk full")
+      const error = yield* Effect.flip(Workflow.runDurable(wf, { id: "x" }).pipe(Effect.provide(SqliteStore.layer({ filename }))))
+      expect(error).toMatchObject({ _tag: "StoreError", reason: "Query" })
+      expect(error.message).toContain("no such table")
       expect(yield* Ref.get(calls)).toBe(1) // the run stopped at the first checkpoint it could not write
+    }))
+
+  it.effect("a store made from the reference's five-method adapter cannot fence: runDurable refuses it by name", () =>
+    Effect.gen(function*() {
+      const adapter = SnapshotStore.layer({ save: () => undefined, load: () => null, delete: () => undefined, list: () => [] })
+      const wf = Workflow.make("w", Workflow.step("a", Effect.succeed(1)))
+      const error = yield* Effect.flip(Workflow.runDurable(wf, { id: "x" }).pipe(Effect.provide(adapter)))
+      expect(error).toMatchObject({ _tag: "StoreError", reason: "Unsupported" })
+      expect(error.message).toContain("SqliteStore, PgStore")
+      // the seed's API still works on it
+      expect(yield* Workflow.run(wf).pipe(Effect.provide(adapter))).toBe(1)
     }))
 })
 

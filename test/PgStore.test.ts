@@ -162,7 +162,7 @@ describe("PgStore", () => {
     Effect.gen(function*() {
       const store = yield* build(PgStore.layer({ url }))
       const error = yield* Effect.flip(store.save("nul", stateOf("a\u0000b")))
-      expect(error.reason).toBe("Query")
+      expect(error).toMatchObject({ _tag: "StoreError", reason: "Query" })
       expect(error.message).toMatch(/unicode|\\u0000/i)
     }))
 
@@ -178,7 +178,7 @@ describe("PgStore", () => {
       const sql = yield* SqlClient.SqlClient
       // each migration ran exactly once
       const migrations = yield* sql<{ migration_id: number }>`SELECT migration_id FROM ${sql(`${table}_migrations`)} ORDER BY migration_id`
-      expect(migrations.map((m) => m.migration_id)).toEqual([1, 2, 3])
+      expect(migrations.map((m) => m.migration_id)).toEqual([1])
     }).pipe(Effect.provide(raw)))
 
   it.scopedLive("a mixed-case table name is used lowercased, and restarts fine", () =>
@@ -270,8 +270,8 @@ describe("PgStore against a server it can restart", () => {
       yield* Effect.promise(() => server.start())
 
       // a pooled connection may still be the dead one: one retry on Connection is allowed, not more
-      const retryOnce = <A>(effect: Effect.Effect<A, StoreError>) =>
-        Effect.retry(effect, { times: 1, while: (e) => e.reason === "Connection" })
+      const retryOnce = <A, E extends { readonly _tag: string }>(effect: Effect.Effect<A, E>) =>
+        Effect.retry(effect, { times: 1, while: (e) => e._tag === "StoreError" && (e as unknown as StoreError).reason === "Connection" })
       yield* retryOnce(store.save("after", stateOf("after")))
       expect(Option.getOrThrow(yield* retryOnce(store.load("before-2")))).toEqual(stateOf(2))
       expect(Option.getOrThrow(yield* retryOnce(store.load("after")))).toEqual(stateOf("after"))

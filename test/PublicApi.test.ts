@@ -38,7 +38,7 @@ describe("public API", () => {
     // @ts-expect-error StoredJson is internal (the line is otherwise valid, so the directive checks just that)
     expectTypeOf<Root.SnapshotStore.StoredJson>().not.toBeNever()
     // what stays public
-    expectTypeOf(Root.SnapshotStore).toHaveProperty("fromBackend")
+    expectTypeOf(Root.SnapshotStore).toHaveProperty("make")
     expectTypeOf(Root.SnapshotStore).toHaveProperty("LoadedWithSteps")
     expectTypeOf(Root.SnapshotStore).toHaveProperty("StoreError")
   })

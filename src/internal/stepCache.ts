@@ -30,7 +30,9 @@ export interface RunContext {
   readonly retryFailed: boolean
   readonly emit: ((event: WorkflowEvent) => Effect.Effect<void>) | undefined
   /** Called after each newly recorded outcome; runDurable saves here. */
-  readonly onRecorded: ((key: string, entry: ResumeState.ResumeStateEntry) => Effect.Effect<void>) | undefined
+  readonly onRecorded:
+    | ((key: string, entry: ResumeState.ResumeStateEntry, durationMs: number) => Effect.Effect<void>)
+    | undefined
 }
 
 
@@ -155,7 +157,7 @@ const decodeRecorded = (
   return decoded._tag === "Left" ? Either.left(codecError("Decode", id, key, decoded.left.message, json)) : Either.right(decoded.right)
 }
 
-const replay = <A, E>(
+export const replay = <A, E>(
   run: RunContext,
   id: string,
   key: string,
@@ -225,7 +227,7 @@ export const defectEntry = (id: string, defect: unknown): ResumeState.ResumeStat
   stepId: id
 })
 
-const encodeWith = (
+export const encodeWith = (
   schema: Schema.Schema<any, any> | undefined,
   value: unknown
 ): { readonly copy: JsonCopy } | { readonly failure: string } => {
@@ -246,9 +248,9 @@ const execute = <A, E, R>(
   const id = visit.id
   visit.state = "running"
   // the event is built only when there is a handler to emit it to
-  const record = (entry: ResumeState.ResumeStateEntry, event: () => WorkflowEvent): Effect.Effect<void> => {
+  const record = (entry: ResumeState.ResumeStateEntry, event: () => WorkflowEvent, durationMs: number): Effect.Effect<void> => {
     run.steps.set(key, entry)
-    const saved = run.onRecorded === undefined ? Effect.void : run.onRecorded(key, entry)
+    const saved = run.onRecorded === undefined ? Effect.void : run.onRecorded(key, entry, durationMs)
     return run.emit === undefined ? saved : Effect.zipRight(saved, run.emit(event()))
   }
   const unrecorded = (error: StepCodecError, durationMs: number): Effect.Effect<never, StepCodecError> =>
@@ -270,7 +272,7 @@ const execute = <A, E, R>(
       }
       const event = () =>
         WorkflowEvent.StepComplete({ workflowName: run.workflowName, stepId: id, stepKey: key, cached: false, durationMs, entry })
-      return Effect.as(record(entry, event), exit.value)
+      return Effect.as(record(entry, event, durationMs), exit.value)
     }
     const cause = exit.cause
     // An interrupted step did not finish: it must run again on resume, so nothing is recorded.
@@ -288,11 +290,11 @@ const execute = <A, E, R>(
         return unrecorded(codecError("Encode", id, key, encoded.failure, error), durationMs)
       }
       const entry = failedEntry(id, key, error, encoded.copy)
-      return Effect.zipRight(record(entry, () => stepError(run, id, key, false, durationMs, error, entry)), Effect.failCause(cause))
+      return Effect.zipRight(record(entry, () => stepError(run, id, key, false, durationMs, error, entry), durationMs), Effect.failCause(cause))
     }
     const defect = Cause.squash(cause)
     const entry = defectEntry(id, defect)
-    return Effect.zipRight(record(entry, () => stepError(run, id, key, false, durationMs, defect, entry)), Effect.failCause(cause))
+    return Effect.zipRight(record(entry, () => stepError(run, id, key, false, durationMs, defect, entry), durationMs), Effect.failCause(cause))
   }
   // as Effect.flatMap(Effect.exit(effect), settle), in one step of the fiber instead of three
   const body = Effect.matchCauseEffect(effect, {

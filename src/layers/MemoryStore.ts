@@ -1,17 +1,38 @@
 /**
  * An in-process store: for tests and short-lived programs. Values are kept as JSON text, so a loaded
- * state never shares objects with the saved one, exactly as with a database. Appended steps are kept
- * one entry each, as the SQL store keeps them one row each.
+ * state never shares objects with the saved one, exactly as with a database. A run is a record plus its
+ * steps, one entry each, as the SQL store keeps them one row each; the clock is the process's.
  */
 import { Effect, Layer, Option } from "effect"
-import { fromBackend, LoadedWithSteps, SnapshotStore, type SnapshotStoreService } from "../SnapshotStore.js"
+import type * as Snapshot from "../Snapshot.js"
+import {
+  LoadedWithSteps,
+  make as makeService,
+  type RunBackend,
+  type RunRecord,
+  type RunStatus,
+  SnapshotStore,
+  type SnapshotStoreService
+} from "../SnapshotStore.js"
 
 interface Row {
-  json: string
-  /** key -> entry JSON, in first-appended order; emptied by a save. */
+  /** What `save` wrote (JSON), or undefined for a run written by `runDurable` alone. */
+  json: string | undefined
+  /** key -> entry JSON, in first-written order. */
   readonly steps: Map<string, string>
+  workflow: string | undefined
+  version: string | undefined
+  status: RunStatus
+  owner: string | undefined
+  /** Epoch ms. */
+  leaseUntil: number
+  attempts: number
+  createdAt: string
   updatedAt: string
-  /** Breaks ties between saves in the same millisecond: newest first means last saved first. */
+  completedAt: string | undefined
+  input: string | undefined
+  output: string | undefined
+  /** Breaks ties between writes in the same millisecond: newest first means last written first. */
   seq: number
 }
 
@@ -28,48 +49,176 @@ export interface MemoryStoreOptions {
   readonly data?: Data | undefined
 }
 
-const emptyState = JSON.stringify({ kind: "ResumeState", steps: [] })
+const leased = (row: Row, now: number) => row.owner !== undefined && row.leaseUntil > now
+
+const record = (id: string, row: Row): RunRecord => ({
+  id,
+  workflow: row.workflow,
+  version: row.version,
+  status: row.status,
+  owner: row.owner,
+  leased: leased(row, Date.now()),
+  attempts: row.attempts,
+  createdAt: row.createdAt,
+  updatedAt: row.updatedAt,
+  completedAt: row.completedAt,
+  input: row.input === undefined ? undefined : JSON.parse(row.input) as Snapshot.JsonValue,
+  output: row.output === undefined ? undefined : JSON.parse(row.output) as Snapshot.StepResult
+})
 
 export const make = (options: MemoryStoreOptions = {}): SnapshotStoreService => {
   const data = options.data ?? makeData()
   const rows = data.rows
-  const touch = (id: string, json?: string): Row => {
-    const updatedAt = new Date().toISOString()
-    const row = rows.get(id)
-    if (row === undefined || json !== undefined) {
-      const fresh: Row = { json: json ?? emptyState, steps: new Map(), updatedAt, seq: ++data.seq }
-      rows.delete(id) // re-inserted, so that Map order never matters for list
-      rows.set(id, fresh)
-      return fresh
-    }
-    row.updatedAt = updatedAt
+  const touch = (row: Row) => {
+    row.updatedAt = new Date().toISOString()
     row.seq = ++data.seq
+  }
+  const create = (id: string, status: RunStatus): Row => {
+    const now = new Date().toISOString()
+    const row: Row = {
+      json: undefined,
+      steps: new Map(),
+      workflow: undefined,
+      version: undefined,
+      status,
+      owner: undefined,
+      leaseUntil: 0,
+      attempts: 0,
+      createdAt: now,
+      updatedAt: now,
+      completedAt: undefined,
+      input: undefined,
+      output: undefined,
+      seq: ++data.seq
+    }
+    rows.set(id, row)
     return row
   }
-  return fromBackend({
-    save: (id, state) => Effect.sync(() => void touch(id, JSON.stringify(state))),
+  // The owner's row, while it owns the running run
+  const owned = (id: string, owner: string): Row | undefined => {
+    const row = rows.get(id)
+    return row !== undefined && row.owner === owner && row.status === "running" ? row : undefined
+  }
+  const runs: RunBackend = {
+    get: (id) => Effect.sync(() => Option.map(Option.fromNullable(rows.get(id)), (row) => record(id, row))),
+    claim: (claim) =>
+      Effect.sync(() => {
+        const now = Date.now()
+        let row = rows.get(claim.id)
+        if (row === undefined) {
+          row = create(claim.id, "running")
+          row.input = claim.input
+        } else {
+          const open = row.status === "running" || row.status === "pending" || (claim.reopenFailed && row.status === "failed") ||
+            // a document `save` wrote, never run: its status is the saved one, and it has no outcome
+            (row.output === undefined && (row.status === "completed" || row.status === "failed"))
+          if (!open || leased(row, now)) return Option.none()
+          row.input ??= claim.input
+          row.status = "running"
+          row.completedAt = undefined
+          row.output = undefined
+        }
+        row.workflow = claim.workflow
+        row.version = claim.version
+        row.owner = claim.owner
+        row.leaseUntil = now + claim.leaseMs
+        row.attempts++
+        touch(row)
+        return Option.some(row.attempts)
+      }),
+    checkpoint: (checkpoint) =>
+      Effect.sync(() => {
+        const row = owned(checkpoint.id, checkpoint.owner)
+        if (row === undefined) return false
+        row.steps.set(checkpoint.key, checkpoint.entry)
+        row.leaseUntil = Date.now() + checkpoint.leaseMs
+        touch(row)
+        return true
+      }),
+    renew: (id, owner, leaseMs) =>
+      Effect.sync(() => {
+        const row = owned(id, owner)
+        if (row !== undefined) row.leaseUntil = Date.now() + leaseMs
+        return row !== undefined
+      }),
+    finish: (id, owner, status, output) =>
+      Effect.sync(() => {
+        const row = owned(id, owner)
+        if (row === undefined) return false
+        row.status = status
+        row.output = output
+        row.owner = undefined
+        touch(row)
+        row.completedAt = row.updatedAt
+        return true
+      }),
+    release: (id, owner) =>
+      Effect.sync(() => {
+        const row = owned(id, owner)
+        if (row !== undefined) row.owner = undefined
+      }),
+    cancel: (id) =>
+      Effect.sync(() => {
+        const row = rows.get(id)
+        if (row === undefined || (row.status !== "running" && row.status !== "pending")) return false
+        row.status = "cancelled"
+        row.owner = undefined
+        touch(row)
+        row.completedAt = row.updatedAt
+        return true
+      })
+  }
+  return makeService({
+    save: (id, state, status) =>
+      Effect.sync(() => {
+        const existing = rows.get(id)
+        if (existing !== undefined && leased(existing, Date.now())) return false
+        rows.delete(id)
+        const row = create(id, status)
+        row.json = JSON.stringify(state)
+        return true
+      }),
     appendSteps: (id, entries) =>
       Effect.sync(() => {
-        const row = touch(id)
+        const row = rows.get(id) ?? create(id, "running")
+        if (leased(row, Date.now())) return false
         for (const [key, entry] of entries) row.steps.set(key, JSON.stringify(entry))
+        touch(row)
+        return true
       }),
     load: (id) =>
       Effect.sync(() =>
         Option.map(Option.fromNullable(rows.get(id)), (row) =>
           new LoadedWithSteps(
-            JSON.parse(row.json),
-            Array.from(row.steps, ([key, json]) => [key, JSON.parse(json) as unknown] as const)
+            row.json === undefined ? undefined : JSON.parse(row.json),
+            Array.from(row.steps, ([key, json]) => [key, JSON.parse(json) as unknown] as const),
+            record(id, row)
           ))
       ),
-    delete: (id) => Effect.sync(() => void rows.delete(id)),
-    list: ({ limit, prefix }) =>
+    delete: (id) =>
+      Effect.sync(() => {
+        const row = rows.get(id)
+        if (row !== undefined && leased(row, Date.now())) return false
+        rows.delete(id)
+        return true
+      }),
+    list: ({ limit, prefix, status, workflow }) =>
       Effect.sync(() =>
         Array.from(rows)
-          .filter(([id]) => id.startsWith(prefix))
+          .filter(([id, row]) =>
+            id.startsWith(prefix) && (status === undefined || status.includes(row.status)) &&
+            (workflow === undefined || row.workflow === workflow)
+          )
           .sort(([, a], [, b]) => b.seq - a.seq)
           .slice(0, limit)
-          .map(([id, row]) => ({ id, updatedAt: row.updatedAt }))
-      )
+          .map(([id, row]) => ({
+            id,
+            updatedAt: row.updatedAt,
+            status: row.status,
+            ...(row.workflow === undefined ? {} : { workflow: row.workflow })
+          }))
+      ),
+    runs
   }, { prefix: options.prefix, name: "MemoryStore" })
 }
 

@@ -1,22 +1,39 @@
 /**
  * MongoDB through the official `mongodb` driver (an optional peer dependency, loaded when the layer is
- * built): one document per id in one collection (the shape and why `body` is a string: ./mongoDocument.ts). The client is connected when the layer is built
- * and closed when its scope closes; an unreachable server fails the layer with a Connection error
- * after `serverSelectionTimeoutMS` (default 5 s) instead of the driver's 30 s.
+ * built), MongoDB 4.2 or later (update pipelines and `$$NOW`). One document per run in `<collection>`,
+ * one per step in `<collection>_steps`, the list counter in `<collection>_counters` (the shapes, and why
+ * JSON is kept as strings: ./mongoDocument.ts). Every time is the server's clock. The client is connected
+ * when the layer is built and closed when its scope closes; an unreachable server fails the layer with a
+ * Connection error after `serverSelectionTimeoutMS` (default 5 s) instead of the driver's 30 s.
+ *
+ * The same semantics as the SQL store, with no transaction (which would need a replica set):
+ * - claim, renew, finish, release, cancel are one single-document write each: atomic, fenced by the owner.
+ * - a checkpoint is two writes, because the run and its step live in two collections: first a conditional
+ *   update of the run document (still owned by this owner, still running) that renews its lease, then,
+ *   only if that matched, the step's upsert. The fence has just extended the lease, so no other owner can
+ *   claim the run between the two writes (unless the second is delayed past the whole lease); a `cancel`
+ *   can, and then the step still lands on the cancelled run, which is harmless: the owner's next write
+ *   fails with `Cancelled`.
+ * - save, appendSteps and delete write the run document first (refused while a live owner holds it) and
+ *   then its steps. A failure between the two leaves the steps behind; a retried delete, or the next save,
+ *   removes them.
  */
-import { Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
-import type { Collection, MongoClientOptions } from "mongodb"
+import { Duration, Effect, Either, Layer, Option, Redacted, type Scope } from "effect"
+import type { Collection, Document, MongoClientOptions } from "mongodb"
 import { configured } from "../internal/configured.js"
 import { importDriver } from "../internal/driver.js"
 import * as Doc from "./mongoDocument.js"
-import { fromBackend, SnapshotStore, type SnapshotStoreService, StoreError } from "../SnapshotStore.js"
+import { make as makeService, type RunBackend, SnapshotStore, type SnapshotStoreService, StoreError } from "../SnapshotStore.js"
 
 export interface MongoStoreOptions {
   /** A `mongodb://` or `mongodb+srv://` connection string; may carry credentials, so a Redacted is accepted. */
   readonly url: string | Redacted.Redacted<string>
   /** Default: the database in the url's path, else `effect_resume`. */
   readonly database?: string | undefined
-  /** Default `effect_resume_snapshots`; the save counter lives in `<collection>_counters`. */
+  /**
+   * Default `effect_resume_snapshots`: one document per run. Steps live in `<collection>_steps`, the list
+   * counter in `<collection>_counters`.
+   */
   readonly collection?: string | undefined
   /** Store-wide id prefix: ids are saved as `prefix + id` and listed without it. */
   readonly prefix?: string | undefined
@@ -27,6 +44,11 @@ export interface MongoStoreOptions {
 }
 
 const defaultServerSelectionTimeoutMS = 5_000
+
+// Run documents as the driver sees them: a string `_id`, the rest read through Doc.toRunRecord
+interface RunRow extends Document {
+  _id: string
+}
 
 const describe = (cause: unknown) => cause instanceof Error ? cause.message : String(cause)
 
@@ -71,6 +93,14 @@ export const make = (options: MongoStoreOptions): Effect.Effect<SnapshotStoreSer
     const driver = yield* loadDriver
     const attempt = <A>(op: string, f: () => Promise<A>): Effect.Effect<A, StoreError> =>
       Effect.tryPromise({ try: f, catch: operationError(driver, op) })
+    // An upsert that raced another upsert of the same new document fails with a duplicate key error: the
+    // document exists now, so the same write, once more, updates it (or is refused by its own condition).
+    const upsert = <A>(op: string, f: () => Promise<A>): Effect.Effect<A, StoreError> =>
+      Effect.tryPromise({ try: f, catch: (cause) => cause }).pipe(
+        Effect.catchIf(Doc.isDuplicateKey, () => Effect.tryPromise({ try: f, catch: (cause) => cause })),
+        Effect.mapError(operationError(driver, op))
+      )
+    const decoded = <A>(result: Either.Either<A, StoreError>): Effect.Effect<A, StoreError> => result
     const timeoutMS = options.serverSelectionTimeoutMS ?? defaultServerSelectionTimeoutMS
     const connectionFailure = connectionError(url)
 
@@ -94,12 +124,16 @@ export const make = (options: MongoStoreOptions): Effect.Effect<SnapshotStoreSer
     )
 
     const db = client.db(database)
-    const snapshots: Collection<Doc.SnapshotDocument> = db.collection(collection)
+    const runsCollection: Collection<RunRow> = db.collection(collection)
+    const steps: Collection<Document> = db.collection(Doc.stepsCollection(collection))
     const counters: Collection<Doc.CounterDocument> = db.collection(Doc.counterCollection(collection))
     yield* Effect.tryPromise({
       try: async () => {
-        await snapshots.createIndex(Doc.listSort, { name: "updatedAt_seq" })
-        // created up front so the first concurrent saves do not race to upsert it
+        for (const index of Doc.runIndexes) await runsCollection.createIndex(index.key, { name: index.name })
+        for (const index of Doc.stepIndexes) {
+          await steps.createIndex(index.key, { name: index.name, ...("unique" in index ? { unique: index.unique } : {}) })
+        }
+        // created up front so the first concurrent writes do not race to upsert it
         await counters.updateOne({ _id: Doc.counterId }, { $setOnInsert: { value: 0 } }, { upsert: true })
       },
       catch: (cause) =>
@@ -110,39 +144,142 @@ export const make = (options: MongoStoreOptions): Effect.Effect<SnapshotStoreSer
         })
     })
 
-    return fromBackend({
-      save: (id, state) =>
-        Effect.gen(function*() {
-          const counter = yield* attempt("save", () =>
-            counters.findOneAndUpdate({ _id: Doc.counterId }, { $inc: { value: 1 } }, { upsert: true, returnDocument: "after" }))
-          if (counter === null) return yield* operationError(driver, "save")("the save counter returned no document")
-          yield* attempt("save", () => snapshots.updateOne(Doc.idFilter(id), Doc.saveUpdate(state, counter.value), { upsert: true }))
-        }),
-      load: (id) =>
+    // The list order of a write that changes a run's place (start, end, save, cancel, append)
+    const nextSeq = (op: string): Effect.Effect<number, StoreError> =>
+      Effect.flatMap(
+        attempt(op, () => counters.findOneAndUpdate({ _id: Doc.counterId }, { $inc: { value: 1 } }, { upsert: true, returnDocument: "after" })),
+        (counter) =>
+          counter === null
+            ? Effect.fail(operationError(driver, op)("the list counter returned no document"))
+            : Effect.succeed(Number(counter.value))
+      )
+    // A conditional upsert on `{ _id }` (claim, save, touch): the document after it, and whether it wrote
+    const conditionalUpsert = (op: string, id: string, pipeline: Array<Document>, seq: number) =>
+      Effect.map(
+        upsert(op, () =>
+          runsCollection.findOneAndUpdate(Doc.idFilter(id), pipeline, {
+            upsert: true,
+            returnDocument: "after",
+            projection: { seq: 1, attempts: 1 }
+          })),
+        (after) => ({ written: Doc.wrote(after, seq), after })
+      )
+    const matched = (result: { readonly matchedCount: number }) => result.matchedCount > 0
+    const readRun = (op: string, id: string, withBody: boolean) =>
+      Effect.map(
+        attempt(op, () => runsCollection.aggregate(Doc.runPipeline(id, withBody)).toArray()),
+        (docs) => docs[0] as RunRow | undefined
+      )
+    const deleteSteps = (op: string, id: string) => attempt(op, () => steps.deleteMany({ runId: id }))
+
+    const runs: RunBackend = {
+      get: (id) =>
+        Effect.flatMap(readRun("getRun", id, false), (doc) =>
+          doc === undefined ? Effect.succeedNone : Effect.map(decoded(Doc.toRunRecord(doc)), Option.some)),
+      claim: (claim) =>
+        Effect.flatMap(nextSeq("claim"), (seq) =>
+          Effect.map(
+            conditionalUpsert("claim", claim.id, Doc.claimPipeline(claim, seq), seq),
+            ({ after, written }) => written && after !== null ? Option.some(Number(after["attempts"])) : Option.none()
+          )),
+      checkpoint: (checkpoint) =>
+        // Two writes (see the module comment): the step is written only after the fence matched.
         Effect.flatMap(
-          attempt("load", () => snapshots.findOne(Doc.idFilter(id), { projection: { body: 1 } })),
-          (doc) => {
-            if (doc === null) return Effect.succeedNone
-            const parsed = Doc.parseBody(doc)
-            return parsed.ok
-              ? Effect.succeed(Option.some(parsed.json))
-              : Effect.fail(new StoreError({ reason: "Decode", message: `Stored state "${id}" is unreadable: ${parsed.error}` }))
-          }
+          attempt("checkpoint", () =>
+            runsCollection.updateOne(
+              Doc.ownedFilter(checkpoint.id, checkpoint.owner),
+              Doc.checkpointFencePipeline(checkpoint.leaseMs)
+            )),
+          (fence) =>
+            matched(fence)
+              ? Effect.as(
+                upsert("checkpoint", () =>
+                  steps.updateOne(Doc.stepFilter(checkpoint.id, checkpoint.key), Doc.stepPipeline(checkpoint), { upsert: true })),
+                true
+              )
+              : Effect.succeed(false)
         ),
-      delete: (id) => Effect.asVoid(attempt("delete", () => snapshots.deleteOne(Doc.idFilter(id)))),
-      list: (listOptions) => {
-        const query = Doc.listQuery(listOptions)
-        if (query === undefined) return Effect.succeed([])
-        return Effect.map(
+      renew: (id, owner, leaseMs) =>
+        Effect.map(attempt("renew", () => runsCollection.updateOne(Doc.ownedFilter(id, owner), Doc.renewPipeline(leaseMs))), matched),
+      finish: (id, owner, status, output) =>
+        Effect.flatMap(nextSeq("finish"), (seq) =>
+          Effect.map(
+            attempt("finish", () => runsCollection.updateOne(Doc.ownedFilter(id, owner), Doc.finishPipeline(status, output, seq))),
+            matched
+          )),
+      release: (id, owner) =>
+        Effect.asVoid(attempt("release", () => runsCollection.updateOne(Doc.releaseFilter(id, owner), Doc.releaseUpdate))),
+      cancel: (id) =>
+        Effect.flatMap(nextSeq("cancel"), (seq) =>
+          Effect.map(attempt("cancel", () => runsCollection.updateOne(Doc.cancelFilter(id), Doc.cancelPipeline(seq))), matched))
+    }
+
+    return makeService({
+      save: (id, state, status) =>
+        Effect.flatMap(nextSeq("save"), (seq) =>
+          Effect.flatMap(conditionalUpsert("save", id, Doc.savePipeline(state, status, seq), seq), ({ written }) =>
+            // the saved document replaces the run's steps
+            written ? Effect.as(deleteSteps("save", id), true) : Effect.succeed(false))),
+      appendSteps: (id, entries) =>
+        Effect.flatMap(nextSeq("appendSteps"), (seq) =>
+          Effect.flatMap(conditionalUpsert("appendSteps", id, Doc.touchPipeline(seq), seq), ({ written }) => {
+            if (!written) return Effect.succeed(false)
+            if (entries.length === 0) return Effect.succeed(true)
+            // New keys go after the run's last step, as the SQL store's MAX(position) + 1; a key written
+            // again keeps its place (the upsert tells which were new).
+            return Effect.flatMap(
+              attempt("appendSteps", () =>
+                steps.find({ runId: id }, { sort: { position: -1 }, limit: 1, projection: { _id: 0, position: 1 } }).toArray()),
+              ([last]) => {
+                let position = Number(last?.["position"] ?? 0)
+                return Effect.as(
+                  Effect.forEach(entries, ([key, entry]) =>
+                    Effect.map(
+                      upsert("appendSteps", () =>
+                        steps.updateOne(
+                          Doc.stepFilter(id, key),
+                          Doc.appendStepPipeline(id, key, JSON.stringify(entry), position + 1),
+                          { upsert: true }
+                        )),
+                      (result) => {
+                        if (result.upsertedCount > 0) position++
+                      }
+                    ), { discard: true }),
+                  true
+                )
+              }
+            )
+          })),
+      load: (id) =>
+        Effect.flatMap(readRun("load", id, true), (doc) =>
+          doc === undefined ? Effect.succeedNone : Effect.flatMap(
+            attempt("load", () => steps.find({ runId: id }, { sort: Doc.stepsSort, projection: Doc.stepsProjection }).toArray()),
+            (stepDocs) => Effect.map(decoded(Doc.toLoaded(doc, stepDocs)), Option.some)
+          )),
+      delete: (id) =>
+        Effect.flatMap(attempt("delete", () => runsCollection.deleteOne(Doc.deleteFilter(id))), (result) => {
+          if (result.deletedCount > 0) return Effect.as(deleteSteps("delete", id), true)
+          // nothing deleted: a live owner holds the run, or there is none (then steps an interrupted
+          // delete left behind are removed, so a retried delete finishes the job)
+          return Effect.flatMap(
+            attempt("delete", () => runsCollection.findOne(Doc.idFilter(id), { projection: { _id: 1 } })),
+            (found) => found !== null ? Effect.succeed(false) : Effect.as(deleteSteps("delete", id), true)
+          )
+        }),
+      list: (query) => {
+        const find = Doc.listQuery(query)
+        if (find === undefined) return Effect.succeed([])
+        return Effect.flatMap(
           attempt("list", () =>
-            snapshots.find(query.filter, {
-              sort: query.sort,
-              projection: query.projection,
-              ...(query.limit === undefined ? {} : { limit: query.limit })
+            runsCollection.find(find.filter, {
+              sort: find.sort,
+              projection: find.projection,
+              ...(find.limit === undefined ? {} : { limit: find.limit })
             }).toArray()),
-          (docs) => docs.map(Doc.toListEntry)
+          (docs) => Effect.forEach(docs, (doc) => decoded(Doc.toListEntry(doc)))
         )
-      }
+      },
+      runs
     }, { prefix: options.prefix, name: "MongoStore" })
   })
 

@@ -1,30 +1,38 @@
 /**
  * The SQL store, shared by every SQL backend (SQLite, Postgres, libSQL), over whatever `SqlClient` is
- * provided. Backends differ only in DDL (column types) and the clock.
+ * provided. Backends differ only in DDL (column types, see sqlSchema.ts) and the clock expression.
  *
- * Two tables: `<table>` holds one document per id (a ResumeState or a snapshot, as saved), and
- * `<table>_steps` one row per step appended since (incremental checkpoints), keyed `(run_id, step_key)`.
- * A save gives the document a fresh `generation`; only step rows of the current generation belong to
- * it. So every write is a single statement and no transaction is needed: a crash between statements
- * leaves rows that no load can see, and the next save or delete removes them.
+ * The statements a run executes on every step (claim, checkpoint, finish) are built once per store, as
+ * plain text with positional parameters: no statement is compiled per call, and the driver's prepared
+ * statement cache sees one text. Every one of them is a single statement, so one round trip and one
+ * commit: a checkpoint writes the step row and renews the lease together, fenced by the owner token
+ * (in Postgres by a data-modifying WITH, in SQLite by a trigger on the step row).
  */
-import { Migrator, SqlClient, type SqlError } from "@effect/sql"
-import { Cause, Data, Effect, Layer, Option, Schedule } from "effect"
-import { isBusy } from "../internal/sqliteBusy.js"
-import { fromBackend, LoadedWithSteps, SnapshotStore, type SnapshotStoreService, StoreError } from "../SnapshotStore.js"
+import { SqlClient, type SqlError } from "@effect/sql"
+import { Cause, Effect, Layer, Option } from "effect"
+import type * as Snapshot from "../Snapshot.js"
+import {
+  LoadedWithSteps,
+  make as makeService,
+  type RunBackend,
+  type RunRecord,
+  type RunStatus,
+  SnapshotStore,
+  type SnapshotStoreService,
+  StoreError
+} from "../SnapshotStore.js"
+import { migrate, sequenceName, stepsTable } from "./sqlSchema.js"
 
 export interface SqlStoreOptions {
-  /** Table name, a plain identifier (letters, digits, `_`). Default `effect_resume_snapshots`. */
+  /** Table name, a plain identifier (letters, digits, `_`). Default `effect_resume_runs`. */
   readonly table?: string | undefined
   /** Store-wide id prefix: ids are saved as `prefix + id` and listed without it. */
   readonly prefix?: string | undefined
 }
 
-export const defaultTable = "effect_resume_snapshots"
+export const defaultTable = "effect_resume_runs"
 
-const emptyState = JSON.stringify({ kind: "ResumeState", steps: [] })
-
-// 48 leaves room for the "_migrations" / "_seq_idx" suffixes inside Postgres' 63-byte identifier limit.
+// 48 leaves room for the "_migrations" / "_status_idx" suffixes inside Postgres' 63-byte identifier limit.
 const identifier = /^[A-Za-z_][A-Za-z0-9_]{0,47}$/
 
 /** The table name is spliced into DDL, so only a plain identifier is accepted: checked before any query. */
@@ -62,135 +70,84 @@ const queryError = (op: string) => (cause: SqlError.SqlError) =>
     cause
   })
 
-const stepsTable = (table: string) => `${table}_steps`
+const toIso = (u: unknown): string => u instanceof Date ? u.toISOString() : new Date(String(u)).toISOString()
+const optionalIso = (u: unknown): string | undefined => u === null || u === undefined ? undefined : toIso(u)
+const optionalText = (u: unknown): string | undefined => u === null || u === undefined ? undefined : String(u)
+
+// node-pg parses jsonb on read; SQLite hands back the text
+const parse = (what: string, value: unknown): Effect.Effect<unknown, StoreError> =>
+  typeof value !== "string" ? Effect.succeed(value ?? undefined) : Effect.try({
+    try: () => JSON.parse(value) as unknown,
+    catch: (cause) => new StoreError({ reason: "Decode", message: `${what} is not valid JSON`, cause })
+  })
+
+type Params = Record<string, string | number | null>
 
 /**
- * A step row written bumps its document's updated_at and seq (list order) in the same statement, by
- * trigger: one commit, so one fsync, per checkpoint. The names are validated identifiers.
+ * A statement written once with `{name}` placeholders, compiled to the dialect's positional form
+ * (`$1` on Postgres, where a name used twice is one parameter; `?` elsewhere, repeated).
  */
-const touchOnAppend = (sql: SqlClient.SqlClient, table: string) =>
-  sql.onDialectOrElse({
-    pg: () =>
-      Effect.zipRight(
-        sql.unsafe(`CREATE OR REPLACE FUNCTION "${table}_touch"() RETURNS trigger LANGUAGE plpgsql AS $$
-          BEGIN
-            UPDATE "${table}" SET updated_at = now(), seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM "${table}")
-              WHERE id = NEW.run_id;
-            RETURN NULL;
-          END $$`),
-        sql.unsafe(`CREATE TRIGGER "${table}_steps_touch" AFTER INSERT OR UPDATE ON "${table}_steps"
-          FOR EACH ROW EXECUTE FUNCTION "${table}_touch"()`)
-      ),
-    orElse: () => {
-      const body = `UPDATE "${table}" SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
-        seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM "${table}") WHERE id = NEW.run_id;`
-      return Effect.zipRight(
-        sql.unsafe(`CREATE TRIGGER IF NOT EXISTS "${table}_steps_touch_insert" AFTER INSERT ON "${table}_steps" BEGIN ${body} END`),
-        sql.unsafe(`CREATE TRIGGER IF NOT EXISTS "${table}_steps_touch_update" AFTER UPDATE ON "${table}_steps" BEGIN ${body} END`)
-      )
+const prepare = (sql: SqlClient.SqlClient, pg: boolean, text: string) => {
+  const names: Array<string> = []
+  const compiled = text.replace(/\{(\w+)\}/g, (_, name: string) => {
+    if (!pg) {
+      names.push(name)
+      return "?"
     }
+    const at = names.indexOf(name)
+    if (at !== -1) return `$${at + 1}`
+    names.push(name)
+    return `$${names.length}`
   })
+  return <A extends object = Record<string, unknown>>(params: Params) =>
+    sql.unsafe<A>(compiled, names.map((name) => params[name] ?? null))
+}
 
-const migrate = (table: string) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) => {
-    const t = sql(table)
-    const index = sql(`${table}_seq_idx`)
-    const steps = sql(stepsTable(table))
-    const addSteps = Effect.all([
-      sql.onDialectOrElse({
-        pg: () => sql`ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS generation text NOT NULL DEFAULT ''`,
-        orElse: () => sql`ALTER TABLE ${t} ADD COLUMN generation TEXT NOT NULL DEFAULT ''`
-      }),
-      sql.onDialectOrElse({
-        pg: () =>
-          sql`CREATE TABLE IF NOT EXISTS ${steps} (
-            run_id text NOT NULL,
-            step_key text NOT NULL,
-            generation text NOT NULL,
-            position bigint NOT NULL,
-            entry jsonb NOT NULL,
-            PRIMARY KEY (run_id, step_key)
-          )`,
-        orElse: () =>
-          sql`CREATE TABLE IF NOT EXISTS ${steps} (
-            run_id TEXT NOT NULL,
-            step_key TEXT NOT NULL,
-            generation TEXT NOT NULL,
-            position INTEGER NOT NULL,
-            entry TEXT NOT NULL,
-            PRIMARY KEY (run_id, step_key)
-          )`
-      }),
-      // serves the load of a run's steps in order, and the next position of an append
-      sql`CREATE INDEX IF NOT EXISTS ${sql(`${stepsTable(table)}_idx`)} ON ${steps} (run_id, generation, position)`
-    ], { discard: true })
-    const createTable = sql.onDialectOrElse({
-      pg: () =>
-        sql`CREATE TABLE IF NOT EXISTS ${t} (
-          id text PRIMARY KEY,
-          body jsonb NOT NULL,
-          updated_at timestamptz NOT NULL DEFAULT now(),
-          seq bigint NOT NULL
-        )`,
-      orElse: () =>
-        sql`CREATE TABLE IF NOT EXISTS ${t} (
-          id TEXT PRIMARY KEY NOT NULL,
-          body TEXT NOT NULL,
-          updated_at TEXT NOT NULL,
-          seq INTEGER NOT NULL
-        )`
-    })
-    const migrations = `${table}_migrations`
-    const all = {
-      "1_create_snapshots": Effect.zipRight(createTable, sql`CREATE INDEX IF NOT EXISTS ${index} ON ${t} (seq)`),
-      "2_incremental_steps": addSteps,
-      "3_touch_on_append": touchOnAppend(sql, table)
-    }
-    const run = Migrator.make({})({ loader: Migrator.fromRecord(all), table: migrations })
-    return sql.onDialectOrElse({
-      // The pg Migrator creates its table with a racy `select regclass` then CREATE TABLE: concurrent
-      // starts (several pods) serialize on an advisory lock, and the table exists before it looks.
-      pg: () =>
-        sql.withTransaction(
-          sql`SELECT pg_advisory_xact_lock(hashtext(${`effect-resume:${table}`}))`.pipe(
-            Effect.zipRight(sql`CREATE TABLE IF NOT EXISTS ${sql(migrations)} (
-              migration_id integer primary key,
-              created_at timestamp with time zone not null default now(),
-              name text not null
-            )`),
-            Effect.zipRight(run)
-          )
-        ).pipe(Effect.asVoid),
-      // The Migrator takes a failed insert into its table for "another process is migrating" and returns
-      // at once, before that process commits: processes opening one new SQLite file together then found
-      // no table ("no such table"). Run it until its table records every migration, waiting meanwhile.
-      orElse: () =>
-        run.pipe(
-          Effect.zipRight(sql<{ id: unknown }>`SELECT MAX(migration_id) AS id FROM ${sql(migrations)}`),
-          Effect.flatMap(([row]) =>
-            Number(row?.id ?? 0) >= Object.keys(all).length ? Effect.void : Effect.fail(new MigratedElsewhere())
-          ),
-          Effect.retry({
-            while: (error) => error instanceof MigratedElsewhere || isBusy(error),
-            schedule: Schedule.spaced("20 millis").pipe(Schedule.upTo("30 seconds"))
-          }),
-          Effect.catchTag("MigratedElsewhere", () =>
-            Effect.dieMessage("another process started migrating the database and did not finish within 30 seconds"))
-        )
-    })
-  })
+const runColumns = `id, workflow, version, status, owner, attempts, created_at, updated_at, completed_at, input, output`
 
-class MigratedElsewhere extends Data.TaggedError("MigratedElsewhere") {}
+interface RunRow {
+  readonly id: string
+  readonly workflow: string | null
+  readonly version: string | null
+  readonly status: RunStatus
+  readonly owner: string | null
+  readonly attempts: number | string
+  readonly created_at: unknown
+  readonly updated_at: unknown
+  readonly completed_at: unknown
+  readonly input: unknown
+  readonly output: unknown
+  readonly leased: unknown
+  readonly body?: unknown
+}
+
+const toRecord = (id: string, row: RunRow): Effect.Effect<RunRecord, StoreError> =>
+  Effect.map(
+    Effect.all([parse(`The input of run "${id}"`, row.input), parse(`The output of run "${id}"`, row.output)]),
+    ([input, output]) => ({
+      id: row.id,
+      workflow: optionalText(row.workflow),
+      version: optionalText(row.version),
+      status: row.status,
+      owner: optionalText(row.owner),
+      // Postgres gives a boolean, SQLite 0 / 1
+      leased: row.leased === true || Number(row.leased) === 1,
+      attempts: Number(row.attempts),
+      createdAt: toIso(row.created_at),
+      updatedAt: toIso(row.updated_at),
+      completedAt: optionalIso(row.completed_at),
+      input: input as Snapshot.JsonValue | undefined,
+      output: output as Snapshot.StepResult | undefined
+    })
+  )
 
 export const make = (options: SqlStoreOptions = {}): Effect.Effect<SnapshotStoreService, StoreError, SqlClient.SqlClient> =>
   Effect.gen(function*() {
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    const pg = sql.onDialectOrElse({ pg: () => true, orElse: () => false })
     // Postgres folds unquoted names to lowercase, and the Migrator looks its table up unquoted
     // (`'Name'::regclass`): on pg a mixed-case name is used lowercased, as `CREATE TABLE Name` would.
-    const table = yield* Effect.map(
-      validateTable(options.table),
-      (name) => sql.onDialectOrElse({ pg: () => name.toLowerCase(), orElse: () => name })
-    )
+    const table = yield* Effect.map(validateTable(options.table), (name) => pg ? name.toLowerCase() : name)
     yield* migrate(table).pipe(
       Effect.provideService(SqlClient.SqlClient, sql),
       Effect.mapError((cause) =>
@@ -205,102 +162,193 @@ export const make = (options: SqlStoreOptions = {}): Effect.Effect<SnapshotStore
         })
       )
     )
-    const t = sql(table)
-    // The database clock stamps updated_at; seq orders saves that share a timestamp.
-    const now = sql.onDialectOrElse({
-      pg: () => sql.literal("now()"),
-      orElse: () => sql.literal("strftime('%Y-%m-%dT%H:%M:%fZ', 'now')")
-    })
-    const toIso = (u: unknown): string => u instanceof Date ? u.toISOString() : new Date(String(u)).toISOString()
+    const t = `"${table}"`
+    const steps = `"${stepsTable(table)}"`
+    // The database clock, never the client's. SQLite's is text in one ISO format, so it compares as text.
+    const now = pg ? "now()" : `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`
+    const leaseUntil = pg
+      ? `now() + {leaseMs}::int * interval '1 millisecond'`
+      : `strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || ({leaseMs} / 1000.0) || ' seconds')`
+    const nextSeq = pg ? `nextval('"${sequenceName(table)}"')` : `(SELECT COALESCE(MAX(seq), 0) + 1 FROM ${t})`
+    const json = (name: string) => pg ? `{${name}}::jsonb` : `{${name}}`
+    const free = `(${t}.owner IS NULL OR ${t}.lease_until <= ${now})`
+    const leased = `(owner IS NOT NULL AND lease_until > ${now}) AS leased`
+    const q = (text: string) => prepare(sql, pg, text)
 
-    const steps = sql(stepsTable(table))
-    const nextSeq = sql`(SELECT COALESCE(MAX(seq), 0) + 1 FROM ${t})`
-    // a parameter in a SELECT list has no column to take its type from: Postgres needs the cast
-    const jsonParam = (json: string) =>
-      sql.onDialectOrElse({ pg: () => sql`CAST(${json} AS jsonb)`, orElse: () => sql`${json}` })
-    // node-pg parses jsonb on read; SQLite hands back the text
-    const parse = (what: string, value: unknown): Effect.Effect<unknown, StoreError> =>
-      typeof value !== "string" ? Effect.succeed(value) : Effect.try({
-        try: () => JSON.parse(value) as unknown,
-        catch: (cause) => new StoreError({ reason: "Decode", message: `${what} is not valid JSON`, cause })
-      })
+    const getRun = q(`SELECT ${runColumns}, ${leased} FROM ${t} WHERE id = {id}`)
+    const getRunAndBody = q(`SELECT ${runColumns}, ${leased}, body FROM ${t} WHERE id = {id}`)
+    const getSteps = q(`SELECT step_key, entry FROM ${steps} WHERE run_id = {id} ORDER BY position`)
 
-    const removeStale = (id: string) =>
-      sql`DELETE FROM ${steps} WHERE run_id = ${id} AND NOT EXISTS (
-        SELECT 1 FROM ${t} d WHERE d.id = ${id} AND d.generation = ${steps}.generation)`
+    const claim = q(`INSERT INTO ${t} AS r (id, workflow, version, status, owner, lease_ms, lease_until, attempts,
+        created_at, updated_at, seq, input)
+      VALUES ({id}, {workflow}, {version}, 'running', {owner}, ${pg ? "{leaseMs}::int" : "{leaseMs}"}, ${leaseUntil}, 1, ${now}, ${now}, ${nextSeq},
+        ${json("input")})
+      ON CONFLICT (id) DO UPDATE SET workflow = excluded.workflow, version = excluded.version, status = 'running',
+        owner = excluded.owner, lease_ms = excluded.lease_ms, lease_until = excluded.lease_until,
+        attempts = r.attempts + 1, updated_at = excluded.updated_at, seq = excluded.seq, completed_at = NULL,
+        output = NULL, input = COALESCE(r.input, excluded.input)
+      WHERE (r.status IN ('running', 'pending') OR (${pg ? "{reopenFailed}::int" : "{reopenFailed}"} = 1 AND r.status = 'failed')
+          -- a document \`save\` wrote, never run: its status is the saved one, and it has no outcome
+          OR (r.output IS NULL AND r.status IN ('completed', 'failed')))
+        AND (r.owner IS NULL OR r.lease_until <= ${now})
+      RETURNING attempts`)
 
-    return fromBackend({
-      save: (id, state) => {
-        const generation = crypto.randomUUID()
-        return sql`INSERT INTO ${t} (id, body, updated_at, seq, generation)
-          VALUES (${id}, ${JSON.stringify(state)}, ${now}, ${nextSeq}, ${generation})
-          ON CONFLICT (id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at,
-            seq = excluded.seq, generation = excluded.generation`.pipe(
-          // steps of an older generation are no longer visible; removing them is housekeeping. Measured
-          // against the document's generation now, not this save's: another writer may have saved since.
-          Effect.zipRight(removeStale(id)),
-          Effect.asVoid,
-          Effect.mapError(queryError("save"))
-        )
-      },
-      appendSteps: (id, entries) => {
-        // writes nothing when the document exists; the step row's trigger then bumps its list order
-        const ensureDocument = sql`INSERT INTO ${t} (id, body, updated_at, seq, generation)
-          VALUES (${id}, ${emptyState}, ${now}, ${nextSeq}, ${crypto.randomUUID()})
-          ON CONFLICT (id) DO NOTHING`
-        const appendOne = (key: string, entry: unknown) =>
-          sql`INSERT INTO ${steps} (run_id, step_key, generation, position, entry)
-            SELECT d.id, CAST(${key} AS TEXT), d.generation,
-              COALESCE((SELECT MAX(s.position) FROM ${steps} s WHERE s.run_id = d.id AND s.generation = d.generation), 0) + 1,
-              ${jsonParam(JSON.stringify(entry))}
-            FROM ${t} d WHERE d.id = ${id}
-            ON CONFLICT (run_id, step_key) DO UPDATE SET entry = excluded.entry,
-              position = CASE WHEN ${steps}.generation = excluded.generation THEN ${steps}.position ELSE excluded.position END,
-              generation = excluded.generation`
-        return ensureDocument.pipe(
-          Effect.zipRight(Effect.forEach(entries, ([key, entry]) => appendOne(key, entry), { discard: true })),
-          Effect.mapError(queryError("appendSteps"))
-        )
-      },
-      // One query: the document (part 0), then its current steps in append order (part 1).
+    const checkpoint = pg
+      ? q(`WITH r AS (
+          UPDATE ${t} SET lease_until = ${leaseUntil}, updated_at = now()
+          WHERE id = {id} AND owner = {owner} AND status = 'running' RETURNING id)
+        INSERT INTO ${steps} AS s (run_id, step_key, position, entry, started_at, completed_at, attempt, owner)
+        SELECT r.id, {key}, {position}, {entry}::jsonb, now() - {durationMs}::float8 * interval '1 millisecond', now(),
+          {attempt}, {owner} FROM r
+        ON CONFLICT (run_id, step_key) DO UPDATE SET entry = excluded.entry, started_at = excluded.started_at,
+          completed_at = excluded.completed_at, attempt = excluded.attempt, owner = excluded.owner
+        RETURNING 1 AS ok`)
+      : q(`INSERT INTO ${steps} (run_id, step_key, position, entry, started_at, completed_at, attempt, owner)
+        SELECT id, {key}, {position}, {entry}, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || ({durationMs} / 1000.0) || ' seconds'),
+          ${now}, {attempt}, owner
+        FROM ${t} WHERE id = {id} AND owner = {owner} AND status = 'running'
+        ON CONFLICT (run_id, step_key) DO UPDATE SET entry = excluded.entry, started_at = excluded.started_at,
+          completed_at = excluded.completed_at, attempt = excluded.attempt, owner = excluded.owner
+        RETURNING 1 AS ok`)
+
+    const renew = q(`UPDATE ${t} SET lease_until = ${leaseUntil}
+      WHERE id = {id} AND owner = {owner} AND status = 'running' RETURNING 1 AS ok`)
+    const finish = q(`UPDATE ${t} SET status = {status}, output = ${json("output")}, owner = NULL, lease_until = NULL,
+        completed_at = ${now}, updated_at = ${now}, seq = ${nextSeq}
+      WHERE id = {id} AND owner = {owner} AND status = 'running' RETURNING 1 AS ok`)
+    const release = q(`UPDATE ${t} SET owner = NULL, lease_until = NULL WHERE id = {id} AND owner = {owner}`)
+    const cancel = q(`UPDATE ${t} SET status = 'cancelled', owner = NULL, lease_until = NULL, completed_at = ${now},
+        updated_at = ${now}, seq = ${nextSeq}
+      WHERE id = {id} AND status IN ('running', 'pending') RETURNING 1 AS ok`)
+
+    // The seed's whole-document writes: refused (nothing written) while a live owner holds the run
+    const saveRun = q(`INSERT INTO ${t} AS r (id, status, attempts, lease_ms, created_at, updated_at, seq, body)
+      VALUES ({id}, {status}, 0, 0, ${now}, ${now}, ${nextSeq}, ${json("body")})
+      ON CONFLICT (id) DO UPDATE SET workflow = NULL, version = NULL, status = excluded.status, owner = NULL,
+        lease_until = NULL, attempts = 0, updated_at = excluded.updated_at, completed_at = NULL, seq = excluded.seq,
+        input = NULL, output = NULL, body = excluded.body
+      WHERE ${free.replaceAll(t, "r")}
+      RETURNING 1 AS ok`)
+    const touchRun = q(`INSERT INTO ${t} AS r (id, status, attempts, lease_ms, created_at, updated_at, seq)
+      VALUES ({id}, 'running', 0, 0, ${now}, ${now}, ${nextSeq})
+      ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, seq = excluded.seq
+      WHERE ${free.replaceAll(t, "r")}
+      RETURNING 1 AS ok`)
+    const appendStep = q(`INSERT INTO ${steps} AS s (run_id, step_key, position, entry, started_at, completed_at, attempt, owner)
+      VALUES ({id}, {key}, (SELECT COALESCE(MAX(position), 0) + 1 FROM ${steps} WHERE run_id = {id}), ${json("entry")},
+        ${now}, ${now}, 0, NULL)
+      ON CONFLICT (run_id, step_key) DO UPDATE SET entry = excluded.entry, completed_at = excluded.completed_at,
+        attempt = 0, owner = NULL`)
+    const deleteSteps = q(`DELETE FROM ${steps} WHERE run_id = {id}`)
+    const deleteRun = q(`DELETE FROM ${t} WHERE id = {id} AND ${free} RETURNING 1 AS ok`)
+    const exists = q(`SELECT 1 AS ok FROM ${t} WHERE id = {id}`)
+
+    const affected = (rows: ReadonlyArray<unknown>) => rows.length > 0
+    const transaction = <A, E>(effect: Effect.Effect<A, E>) => sql.withTransaction(effect)
+
+    const runs: RunBackend = {
+      get: (id) =>
+        getRun<RunRow>({ id }).pipe(
+          Effect.mapError(queryError("getRun")),
+          Effect.flatMap(([row]) => row === undefined ? Effect.succeedNone : Effect.map(toRecord(id, row), Option.some))
+        ),
+      claim: (c) =>
+        claim<{ attempts: number | string }>({
+          id: c.id,
+          workflow: c.workflow,
+          version: c.version ?? null,
+          owner: c.owner,
+          leaseMs: c.leaseMs,
+          input: c.input ?? null,
+          reopenFailed: c.reopenFailed ? 1 : 0
+        }).pipe(
+          Effect.map(([row]) => row === undefined ? Option.none() : Option.some(Number(row.attempts))),
+          Effect.mapError(queryError("claim"))
+        ),
+      checkpoint: (c) =>
+        checkpoint({
+          id: c.id,
+          owner: c.owner,
+          key: c.key,
+          position: c.position,
+          entry: c.entry,
+          durationMs: c.durationMs,
+          attempt: c.attempt,
+          leaseMs: c.leaseMs
+        }).pipe(Effect.map(affected), Effect.mapError(queryError("checkpoint"))),
+      renew: (id, owner, leaseMs) => renew({ id, owner, leaseMs }).pipe(Effect.map(affected), Effect.mapError(queryError("renew"))),
+      finish: (id, owner, status, output) =>
+        finish({ id, owner, status, output }).pipe(Effect.map(affected), Effect.mapError(queryError("finish"))),
+      release: (id, owner) => release({ id, owner }).pipe(Effect.asVoid, Effect.mapError(queryError("release"))),
+      cancel: (id) => cancel({ id }).pipe(Effect.map(affected), Effect.mapError(queryError("cancel")))
+    }
+
+    return makeService({
+      save: (id, state, status) =>
+        transaction(
+          Effect.flatMap(saveRun({ id, status, body: JSON.stringify(state) }), (rows) =>
+            affected(rows) ? Effect.as(deleteSteps({ id }), true) : Effect.succeed(false))
+        ).pipe(Effect.mapError(queryError("save"))),
+      appendSteps: (id, entries) =>
+        transaction(
+          Effect.flatMap(touchRun({ id }), (rows) =>
+            affected(rows)
+              ? Effect.as(
+                Effect.forEach(entries, ([key, entry]) => appendStep({ id, key, entry: JSON.stringify(entry) }), { discard: true }),
+                true
+              )
+              : Effect.succeed(false))
+        ).pipe(Effect.mapError(queryError("appendSteps"))),
       load: (id) =>
-        sql<{ part: number; data: unknown; step_key: string }>`
-          SELECT 0 AS part, d.body AS data, '' AS step_key, 0 AS position FROM ${t} d WHERE d.id = ${id}
-          UNION ALL
-          SELECT 1, s.entry, s.step_key, s.position FROM ${steps} s
-            JOIN ${t} d ON s.run_id = d.id AND s.generation = d.generation WHERE d.id = ${id}
-          ORDER BY 1, 4`.pipe(
+        getRunAndBody<RunRow>({ id }).pipe(
           Effect.mapError(queryError("load")),
-          Effect.flatMap((rows) => {
-            const [document, ...stepRows] = rows
-            if (document === undefined || Number(document.part) !== 0) return Effect.succeedNone
+          Effect.flatMap(([row]) => {
+            if (row === undefined) return Effect.succeedNone
             return Effect.map(
               Effect.all([
-                parse(`Stored state "${id}"`, document.data),
-                Effect.forEach(stepRows, (row) =>
-                  Effect.map(parse(`Stored step "${row.step_key}" of "${id}"`, row.data), (entry) => [row.step_key, entry] as const))
+                toRecord(id, row),
+                parse(`Stored state "${id}"`, row.body),
+                getSteps<{ step_key: string; entry: unknown }>({ id }).pipe(
+                  Effect.mapError(queryError("load")),
+                  Effect.flatMap((rows) =>
+                    Effect.forEach(rows, (step) =>
+                      Effect.map(parse(`Stored step "${step.step_key}" of "${id}"`, step.entry), (entry) => [step.step_key, entry] as const)))
+                )
               ]),
-              ([head, entries]) => Option.some(new LoadedWithSteps(head, entries))
+              ([run, head, entries]) => Option.some(new LoadedWithSteps(head, entries, run))
             )
           })
         ),
       delete: (id) =>
-        sql`DELETE FROM ${t} WHERE id = ${id}`.pipe(
-          // the steps are invisible once the document is gone; a document saved again since keeps its own
-          Effect.zipRight(removeStale(id)),
-          Effect.asVoid,
-          Effect.mapError(queryError("delete"))
-        ),
-      list: ({ limit, prefix }) =>
-        sql<{ id: string; updated_at: unknown }>`SELECT id, updated_at FROM ${t}
+        transaction(
+          Effect.flatMap(deleteRun({ id }), (rows) =>
+            affected(rows)
+              ? Effect.as(deleteSteps({ id }), true)
+              // nothing deleted: either no such run (done), or a live owner holds it
+              : Effect.map(exists({ id }), (found) => !affected(found)))
+        ).pipe(Effect.mapError(queryError("delete"))),
+      list: ({ limit, prefix, status, workflow }) =>
+        sql<{ id: string; updated_at: unknown; status: RunStatus; workflow: string | null }>`
+          SELECT id, updated_at, status, workflow FROM ${sql(table)}
+          WHERE 1 = 1
           ${
           // substr, not LIKE: a prefix is literal, and SQLite's LIKE ignores case
-          prefix === "" ? sql`` : sql`WHERE substr(id, 1, length(CAST(${prefix} AS TEXT))) = CAST(${prefix} AS TEXT)`}
+          prefix === "" ? sql`` : sql`AND substr(id, 1, length(CAST(${prefix} AS TEXT))) = CAST(${prefix} AS TEXT)`}
+          ${status === undefined ? sql`` : status.length === 0 ? sql`AND 1 = 0` : sql`AND ${sql.in("status", status)}`}
+          ${workflow === undefined ? sql`` : sql`AND workflow = ${workflow}`}
           ORDER BY seq DESC, id DESC
           ${limit === undefined ? sql`` : sql`LIMIT ${limit}`}`.pipe(
           Effect.mapError(queryError("list")),
-          Effect.map((rows) => rows.map((row) => ({ id: row.id, updatedAt: toIso(row.updated_at) })))
-        )
+          Effect.map((rows) =>
+            rows.map((row) => ({
+              id: row.id,
+              updatedAt: toIso(row.updated_at),
+              status: row.status,
+              ...(row.workflow === null ? {} : { workflow: row.workflow })
+            }))
+          )
+        ),
+      runs
     }, { prefix: options.prefix, name: "SqlStore" })
   })
 
@@ -314,12 +362,12 @@ export const layerOver = <E>(
   options: SqlStoreOptions,
   client: Layer.Layer<SqlClient.SqlClient, E>,
   connectionError: (error: unknown) => StoreError,
-  prepare: Effect.Effect<void, StoreError, SqlClient.SqlClient> = Effect.void
+  prepareClient: Effect.Effect<void, StoreError, SqlClient.SqlClient> = Effect.void
 ): Layer.Layer<SnapshotStore, StoreError> =>
   Layer.unwrapEffect(
     Effect.as(
       validateTable(options.table),
-      Layer.effect(SnapshotStore, Effect.zipRight(prepare, make(options))).pipe(
+      Layer.effect(SnapshotStore, Effect.zipRight(prepareClient, make(options))).pipe(
         Layer.provide(Layer.mapError(client, connectionError)),
         Layer.catchAllCause((cause) => {
           if (Cause.isInterruptedOnly(cause)) return Layer.failCause(cause)

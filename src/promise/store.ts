@@ -8,6 +8,7 @@ import { runOrReject } from "../internal/runOrReject.js"
 import type * as ResumeState from "../ResumeState.js"
 import type * as Snapshot from "../Snapshot.js"
 import * as SnapshotStoreModule from "../SnapshotStore.js"
+import type { RunLocked } from "../WorkflowError.js"
 import * as Entries from "./entries.js"
 
 const { SnapshotStore, StoreError } = SnapshotStoreModule
@@ -62,7 +63,7 @@ export const fromLayer = (layer: Layer.Layer<SnapshotStoreModule.SnapshotStore, 
   const pending = new Set<Promise<unknown>>()
   const call = async <A>(
     current: ManagedRuntime.ManagedRuntime<SnapshotStoreModule.SnapshotStore, SnapshotStoreModule.StoreError>,
-    f: (store: SnapshotStoreModule.SnapshotStoreService) => Effect.Effect<A, SnapshotStoreModule.StoreError>
+    f: (store: SnapshotStoreModule.SnapshotStoreService) => Effect.Effect<A, SnapshotStoreModule.StoreError | RunLocked>
   ): Promise<A> => {
     try {
       return await runOrReject(current, Effect.flatMap(SnapshotStore, f))
@@ -77,7 +78,7 @@ export const fromLayer = (layer: Layer.Layer<SnapshotStoreModule.SnapshotStore, 
       throw error
     }
   }
-  const use = <A>(f: (store: SnapshotStoreModule.SnapshotStoreService) => Effect.Effect<A, SnapshotStoreModule.StoreError>) => {
+  const use = <A>(f: (store: SnapshotStoreModule.SnapshotStoreService) => Effect.Effect<A, SnapshotStoreModule.StoreError | RunLocked>) => {
     if (closed) return Promise.reject(new StoreError({ reason: "InvalidOption", message: "The store is closed" }))
     const promise = call(runtime ??= ManagedRuntime.make(layer), f)
     pending.add(promise)

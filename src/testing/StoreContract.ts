@@ -12,8 +12,9 @@
  * Needs `vitest` and `@effect/vitest` (dev dependencies of the caller).
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Context, Effect, Layer, Option } from "effect"
+import { Chunk, Context, Deferred, Effect, Fiber, Layer, Option, Schema } from "effect"
 import * as ResumeState from "../ResumeState.js"
+import * as Workflow from "../Workflow.js"
 import type * as Snapshot from "../Snapshot.js"
 import { maxIdLength, SnapshotStore, type SnapshotStoreService, type StoreError } from "../SnapshotStore.js"
 
@@ -293,12 +294,12 @@ export const suite = (
           expect(error).toMatchObject({ _tag: "StoreError", reason: "InvalidOption" })
           expect(error.message).toContain("$.result.value.text")
           const inKey = stateOf({ k: { ["\uDC00"]: 1 } })
-          expect((yield* Effect.flip(store.save(id, inKey))).reason).toBe("InvalidOption")
+          expect(yield* Effect.flip(store.save(id, inKey))).toMatchObject({ reason: "InvalidOption" })
           const inSnapshot = yield* Effect.flip(store.save(id, snapshotOf(["ok", "\uD83D"])))
           expect(inSnapshot.message).toContain('$.steps["user:1"].value[1]')
           const step = yield* Effect.flip(store.saveStep(id, "k", { result: { ok: true, value: "\uDFFF" } }))
           expect(step.message).toContain("$.result.value")
-          expect((yield* Effect.flip(store.saveStep(id, "\uD800", { result: { ok: true, value: 1 } }))).reason).toBe("InvalidOption")
+          expect(yield* Effect.flip(store.saveStep(id, "\uD800", { result: { ok: true, value: 1 } }))).toMatchObject({ reason: "InvalidOption" })
           expect(yield* store.load(id)).toEqual(Option.none())
         })
       ))
@@ -394,6 +395,223 @@ export const suite = (
             expect(loaded.steps.get("step:199")).toEqual(entry({ key: "step:199" }, "step:199"))
           })
         ), 60_000)
+    })
+
+    describe("durable runs: one owner, fenced checkpoints, cancel, versions", () => {
+      // A store made from a five-method adapter cannot fence: runDurable refuses it, naming the stores that can
+      const durable = <E>(f: (store: SnapshotStoreService) => Effect.Effect<void, E, SnapshotStore>) =>
+        withStore((store): Effect.Effect<void, unknown> =>
+          store.fencing
+            ? Effect.provideService(f(store), SnapshotStore, store)
+            : Effect.gen(function*() {
+              const wf = Workflow.make("refused", Workflow.step("a", Effect.succeed(1)))
+              const error = yield* Effect.flip(Workflow.runDurable(wf, { id: scope() + "x" }).pipe(Effect.provideService(SnapshotStore, store)))
+              expect(error).toMatchObject({ _tag: "StoreError", reason: "Unsupported" })
+              expect((error as StoreError).message).toContain("PgStore")
+            })
+        )
+      const counter = () => {
+        const counts = new Map<string, number>()
+        const track = <A>(key: string, value: A) =>
+          Effect.sync(() => {
+            counts.set(key, (counts.get(key) ?? 0) + 1)
+            return value
+          })
+        return { counts, track }
+      }
+
+      it.scopedLive("a run is a record: claimed, checkpointed per step, finished; a second call returns the result from it", () =>
+        durable((store) =>
+          Effect.gen(function*() {
+            const id = scope() + "run"
+            const { counts, track } = counter()
+            const wf = Workflow.make("order", (input: { readonly n: number }) =>
+              Effect.gen(function*() {
+                const a = yield* Workflow.step("a", track("a", input.n + 1))
+                const b = yield* Workflow.step("b", track("b", a * 2))
+                return { total: b, at: new Date(0) }
+              }), { version: "v1", success: Schema.Struct({ total: Schema.Number, at: Schema.Date }) })
+            const first = yield* Workflow.runDurable(wf, { id, input: { n: 1 } })
+            expect(first).toEqual({ total: 4, at: new Date(0) })
+            const record = Option.getOrThrow(yield* store.getRun(id))
+            expect(record).toMatchObject({
+              id,
+              workflow: "order",
+              version: "v1",
+              status: "completed",
+              attempts: 1,
+              leased: false,
+              input: { n: 1 },
+              output: { ok: true, value: { total: 4, at: "1970-01-01T00:00:00.000Z" } }
+            })
+            expect(record.completedAt).toBeDefined()
+            // the result comes from the record: the body does not run again, and the Date is decoded
+            const again = yield* Workflow.runDurable(wf, { id, input: { n: 1 } })
+            expect(again).toEqual(first)
+            expect(again.at).toBeInstanceOf(Date)
+            expect([...counts]).toEqual([["a", 1], ["b", 1]])
+            // the seed's view: a snapshot, the reference's status, the exact one in metadata
+            const view = Option.getOrThrow(yield* store.load(id)) as Snapshot.WorkflowSnapshot
+            expect(Object.keys(view.steps)).toEqual(["a", "b"])
+            expect(view.execution.status).toBe("completed")
+            expect(view.metadata).toMatchObject({ workflowId: id, workflowName: "order", definitionHash: "v1", status: "completed" })
+            expect(yield* store.list({ prefix: id, status: "completed", workflow: "order" })).toMatchObject([
+              { id, status: "completed", workflow: "order" }
+            ])
+            expect(yield* store.list({ prefix: id, status: ["running", "failed"] })).toEqual([])
+          })
+        ))
+
+      it.scopedLive("a run held by a live owner: RunLocked at once, or the result after waiting; save and delete are refused", () =>
+        durable((store) =>
+          Effect.gen(function*() {
+            const id = scope() + "locked"
+            const gate = yield* Deferred.make<void>()
+            const started = yield* Deferred.make<void>()
+            const { counts, track } = counter()
+            const wf = Workflow.make("slow", Effect.gen(function*() {
+              yield* Workflow.step("a", Effect.zipRight(Deferred.succeed(started, undefined), track("a", 1)))
+              yield* Deferred.await(gate)
+              return yield* Workflow.step("b", track("b", 2))
+            }))
+            const owner = yield* Effect.fork(Workflow.runDurable(wf, { id }))
+            yield* Deferred.await(started)
+            const locked = yield* Effect.flip(Workflow.runDurable(wf, { id }))
+            expect(locked).toMatchObject({ _tag: "RunLocked", runId: id })
+            expect(yield* Effect.flip(store.save(id, ResumeState.empty))).toMatchObject({ _tag: "RunLocked" })
+            expect(yield* Effect.flip(store.delete(id))).toMatchObject({ _tag: "RunLocked" })
+            const waiter = yield* Effect.fork(Workflow.runDurable(wf, { id, onLocked: "wait" }))
+            yield* Deferred.succeed(gate, undefined)
+            expect(yield* Fiber.join(owner)).toBe(2)
+            expect(yield* Fiber.join(waiter)).toBe(2)
+            expect([...counts]).toEqual([["a", 1], ["b", 1]])
+          })
+        ))
+
+      it.scopedLive("an owner whose lease passed to another stops at its next checkpoint with LeaseLost, writing nothing", () =>
+        durable((store) =>
+          Effect.gen(function*() {
+            const id = scope() + "fenced"
+            const claimed = Option.getOrThrow(
+              yield* store.claim({ id, workflow: "w", version: undefined, owner: "A", leaseMs: 60_000, input: undefined, reopenFailed: false })
+            )
+            expect(claimed).toBe(1)
+            const entry = (value: number) => JSON.stringify({ result: { ok: true, value }, stepId: "s" })
+            const checkpoint = (owner: string, key: string, value: number) =>
+              store.checkpoint({ id, owner, attempt: 1, key, position: 1, entry: entry(value), durationMs: 2, leaseMs: 60_000 })
+            expect(yield* checkpoint("A", "a", 1)).toBe(true)
+            // A's lease is live: B cannot claim
+            expect(yield* store.claim({ id, workflow: "w", version: undefined, owner: "B", leaseMs: 50, input: undefined, reopenFailed: false }))
+              .toEqual(Option.none())
+            // A gives the lease up (as a paused owner's runs out); B takes the run over
+            yield* store.release(id, "A")
+            expect(
+              yield* store.claim({ id, workflow: "w", version: undefined, owner: "B", leaseMs: 60_000, input: undefined, reopenFailed: false })
+            ).toEqual(Option.some(2))
+            expect(yield* checkpoint("A", "b", 99)).toBe(false)
+            expect(yield* store.renew(id, "A", 60_000)).toBe(false)
+            expect(yield* store.finish(id, "A", "completed", { ok: true, value: 99 })).toBe(false)
+            expect(yield* checkpoint("B", "b", 2)).toBe(true)
+            const state = yield* store.loadSteps(id)
+            expect([...state.steps.keys()]).toEqual(["a", "b"])
+            expect(state.steps.get("b")?.result).toEqual({ ok: true, value: 2 })
+            expect(Option.getOrThrow(yield* store.getRun(id))).toMatchObject({ owner: "B", attempts: 2, leased: true })
+          })
+        ))
+
+      it.scopedLive("a lease runs out on the store's clock: another caller then takes the run over and resumes it", () =>
+        durable((store) =>
+          Effect.gen(function*() {
+            const id = scope() + "expired"
+            yield* store.claim({ id, workflow: "resume", version: undefined, owner: "crashed", leaseMs: 150, input: undefined, reopenFailed: false })
+            yield* store.checkpoint({
+              id,
+              owner: "crashed",
+              attempt: 1,
+              key: "a",
+              position: 1,
+              entry: JSON.stringify({ result: { ok: true, value: 10 }, stepId: "a" }),
+              durationMs: 1,
+              leaseMs: 150
+            })
+            const { counts, track } = counter()
+            const wf = Workflow.make("resume", Effect.gen(function*() {
+              const a = yield* Workflow.step("a", track("a", 1))
+              return yield* Workflow.step("b", track("b", a + 1))
+            }))
+            expect(yield* Effect.flip(Workflow.runDurable(wf, { id }))).toMatchObject({ _tag: "RunLocked" })
+            expect(yield* Workflow.runDurable(wf, { id, onLocked: "wait" })).toBe(11)
+            expect([...counts]).toEqual([["b", 1]])
+            expect(Option.getOrThrow(yield* store.getRun(id))).toMatchObject({ status: "completed", attempts: 2 })
+          })
+        ))
+
+      it.scopedLive("cancel: the owner stops at its next checkpoint with Cancelled, and the run is never resumed", () =>
+        durable((store) =>
+          Effect.gen(function*() {
+            const id = scope() + "cancel"
+            const gate = yield* Deferred.make<void>()
+            const started = yield* Deferred.make<void>()
+            const { counts, track } = counter()
+            const wf = Workflow.make("cancellable", Effect.gen(function*() {
+              yield* Workflow.step("a", Effect.zipRight(Deferred.succeed(started, undefined), track("a", 1)))
+              yield* Workflow.step("b", Effect.zipRight(Deferred.await(gate), track("b", 2)))
+              return yield* Workflow.step("c", track("c", 3))
+            }))
+            const owner = yield* Effect.fork(Workflow.runDurable(wf, { id }))
+            yield* Deferred.await(started)
+            expect(yield* Workflow.cancel(id)).toBe(true)
+            yield* Deferred.succeed(gate, undefined)
+            expect(yield* Effect.flip(Fiber.join(owner))).toMatchObject({ _tag: "Cancelled", runId: id })
+            expect([...counts]).toEqual([["a", 1], ["b", 1]])
+            expect([...(yield* store.loadSteps(id)).steps.keys()]).toEqual(["a"])
+            expect(yield* Effect.flip(Workflow.runDurable(wf, { id }))).toMatchObject({ _tag: "Cancelled" })
+            expect(yield* Workflow.cancel(id)).toBe(false)
+            const view = Option.getOrThrow(yield* store.load(id)) as Snapshot.WorkflowSnapshot
+            expect(view.execution.status).toBe("failed")
+            expect(view.metadata?.status).toBe("cancelled")
+          })
+        ))
+
+      it.scopedLive("a run recorded by another version: VersionMismatch, unless the workflow opts in", () =>
+        durable((store) =>
+          Effect.gen(function*() {
+            const id = scope() + "version"
+            let fail = true
+            const make = (version: string, onVersionChange?: "continue") =>
+              Workflow.make("versioned", Effect.gen(function*() {
+                yield* Workflow.step("a", Effect.succeed(1))
+                return yield* Workflow.step("b", Effect.suspend(() => fail ? Effect.die("crash") : Effect.succeed(2)))
+              }), { version, ...(onVersionChange === undefined ? {} : { onVersionChange }) })
+            // a run interrupted part-way stays running; here it is left by a defect the caller retries
+            yield* Effect.exit(Workflow.runDurable(make("v1"), { id }))
+            fail = false
+            const mismatch = yield* Effect.flip(Workflow.runDurable(make("v2"), { id, retryFailed: true }))
+            expect(mismatch).toMatchObject({ _tag: "VersionMismatch", stored: "v1", current: "v2" })
+            expect(yield* Workflow.runDurable(make("v2", "continue"), { id, retryFailed: true })).toBe(2)
+            expect(Option.getOrThrow(yield* store.getRun(id))).toMatchObject({ version: "v2", status: "completed" })
+          })
+        ))
+
+      it.scopedLive("a failed run returns its recorded error from the record; retryFailed re-executes the failed step", () =>
+        durable((store) =>
+          Effect.gen(function*() {
+            const id = scope() + "failed"
+            let approve = false
+            const { counts, track } = counter()
+            const wf = Workflow.make("charge", Effect.gen(function*() {
+              yield* Workflow.step("reserve", track("reserve", "r"))
+              return yield* Workflow.step("charge", Effect.flatMap(track("charge", 0), () => approve ? Effect.succeed("charged") : Effect.fail({ declined: true })))
+            }))
+            expect(yield* Effect.flip(Workflow.runDurable(wf, { id }))).toEqual({ declined: true })
+            expect(Option.getOrThrow(yield* store.getRun(id)).status).toBe("failed")
+            approve = true
+            expect(yield* Effect.flip(Workflow.runDurable(wf, { id }))).toEqual({ declined: true })
+            expect(yield* Workflow.runDurable(wf, { id, retryFailed: true })).toBe("charged")
+            expect([...counts]).toEqual([["reserve", 1], ["charge", 2]])
+            expect(Option.getOrThrow(yield* store.getRun(id))).toMatchObject({ status: "completed", attempts: 2 })
+          })
+        ))
     })
 
     it.scoped("50 concurrent saves to different ids all land", () =>

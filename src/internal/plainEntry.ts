@@ -1,0 +1,29 @@
+/**
+ * The common step entry, a recorded value (`{ result: { ok: true, value?, stepId? }, stepId? }` and
+ * nothing else), recognised without the entry decoder, which costs about as much per entry as replaying
+ * the step. It accepts only what the decoder accepts; anything else (or anything that throws when read)
+ * is left to it. A resumed run of 10,000 steps decodes its entries through here.
+ */
+import { Schema } from "effect"
+import * as Snapshot from "../Snapshot.js"
+
+const isJsonValue = Schema.is(Snapshot.JsonValue)
+
+// Own keys beyond these (a "__proto__", `meta`, `warnings`, ...) leave the entry to the decoder
+const entryKeys = new Set(["result", "stepId"])
+const okKeys = new Set(["ok", "value", "stepId"])
+const onlyKeys = (o: object, allowed: ReadonlySet<string>) => Object.getOwnPropertyNames(o).every((key) => allowed.has(key))
+
+export const isPlainOkEntry = (entry: unknown): boolean => {
+  try {
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry) || !onlyKeys(entry, entryKeys)) return false
+    const { result, stepId } = entry as { readonly result?: unknown; readonly stepId?: unknown }
+    if (!Object.hasOwn(entry, "result") || (Object.hasOwn(entry, "stepId") && typeof stepId !== "string")) return false
+    if (typeof result !== "object" || result === null || Array.isArray(result) || !onlyKeys(result, okKeys)) return false
+    const ok = result as { readonly ok?: unknown; readonly value?: unknown; readonly stepId?: unknown }
+    if (!Object.hasOwn(ok, "ok") || ok.ok !== true || (Object.hasOwn(ok, "stepId") && typeof ok.stepId !== "string")) return false
+    return !Object.hasOwn(ok, "value") || isJsonValue(ok.value)
+  } catch {
+    return false
+  }
+}

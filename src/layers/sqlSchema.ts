@@ -1,0 +1,113 @@
+/**
+ * The SQL store's tables and their migration, for every dialect it serves (Postgres; SQLite and libSQL).
+ *
+ * `<table>` holds one row per run: its workflow, version, status, owner and lease, attempts, times
+ * (database clock), input, output, and `body`, the document `save` wrote. `<table>_steps` holds one row
+ * per step, keyed `(run_id, step_key)`, with its start and completion times, attempt and owner.
+ *
+ * Nothing a checkpoint updates on the run row (lease_until, updated_at) is indexed, so Postgres can
+ * update the row in place (a HOT update) on every step.
+ */
+import { Migrator, SqlClient, type SqlError } from "@effect/sql"
+import { Data, Effect, Schedule } from "effect"
+import { isBusy } from "../internal/sqliteBusy.js"
+
+export const stepsTable = (table: string) => `${table}_steps`
+export const sequenceName = (table: string) => `${table}_seq`
+
+/** SQLite has no DML in a WITH clause: a step row written by its owner renews the run's lease by trigger. */
+const sqliteLeaseTriggers = (table: string) => {
+  const body = `UPDATE "${table}" SET
+      lease_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || (lease_ms / 1000.0) || ' seconds'),
+      updated_at = NEW.completed_at
+    WHERE id = NEW.run_id AND owner = NEW.owner AND status = 'running';`
+  return [
+    `CREATE TRIGGER IF NOT EXISTS "${table}_steps_lease_insert" AFTER INSERT ON "${table}_steps"
+      WHEN NEW.owner IS NOT NULL BEGIN ${body} END`,
+    `CREATE TRIGGER IF NOT EXISTS "${table}_steps_lease_update" AFTER UPDATE ON "${table}_steps"
+      WHEN NEW.owner IS NOT NULL BEGIN ${body} END`
+  ]
+}
+
+const ddl = (table: string, pg: boolean): ReadonlyArray<string> => {
+  const steps = stepsTable(table)
+  const time = pg ? "timestamptz" : "TEXT"
+  const json = pg ? "jsonb" : "TEXT"
+  return [
+    `CREATE TABLE IF NOT EXISTS "${table}" (
+      id text PRIMARY KEY NOT NULL,
+      workflow text,
+      version text,
+      status text NOT NULL,
+      owner text,
+      lease_ms integer NOT NULL DEFAULT 0,
+      lease_until ${time},
+      attempts integer NOT NULL DEFAULT 0,
+      created_at ${time} NOT NULL,
+      updated_at ${time} NOT NULL,
+      completed_at ${time},
+      seq bigint NOT NULL,
+      input ${json},
+      output ${json},
+      body ${json}
+    )`,
+    // list order (seq changes on a run's start, end, save; not on every step)
+    `CREATE INDEX IF NOT EXISTS "${table}_seq_idx" ON "${table}" (seq)`,
+    // list by status and workflow, and the workers' search for due runs
+    `CREATE INDEX IF NOT EXISTS "${table}_status_idx" ON "${table}" (status, workflow)`,
+    `CREATE TABLE IF NOT EXISTS "${steps}" (
+      run_id text NOT NULL,
+      step_key text NOT NULL,
+      position bigint NOT NULL,
+      entry ${json} NOT NULL,
+      started_at ${time},
+      completed_at ${time},
+      attempt integer NOT NULL DEFAULT 0,
+      owner text,
+      PRIMARY KEY (run_id, step_key)
+    )`,
+    ...(pg ? [`CREATE SEQUENCE IF NOT EXISTS "${sequenceName(table)}"`] : sqliteLeaseTriggers(table))
+  ]
+}
+
+class MigratedElsewhere extends Data.TaggedError("MigratedElsewhere") {}
+
+/** Creates the tables once per database, however many processes start at the same moment. */
+export const migrate = (table: string): Effect.Effect<void, SqlError.SqlError | Migrator.MigrationError, SqlClient.SqlClient> =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => {
+    const pg = sql.onDialectOrElse({ pg: () => true, orElse: () => false })
+    const migrations = `${table}_migrations`
+    const all = {
+      "1_runs": Effect.forEach(ddl(table, pg), (statement) => sql.unsafe(statement), { discard: true })
+    }
+    const run = Migrator.make({})({ loader: Migrator.fromRecord(all), table: migrations })
+    if (pg) {
+      // The pg Migrator creates its table with a racy `select regclass` then CREATE TABLE: concurrent
+      // starts (several pods) serialize on an advisory lock, and the table exists before it looks.
+      return sql.withTransaction(
+        sql`SELECT pg_advisory_xact_lock(hashtext(${`effect-resume:${table}`}))`.pipe(
+          Effect.zipRight(sql`CREATE TABLE IF NOT EXISTS ${sql(migrations)} (
+            migration_id integer primary key,
+            created_at timestamp with time zone not null default now(),
+            name text not null
+          )`),
+          Effect.zipRight(run)
+        )
+      ).pipe(Effect.asVoid)
+    }
+    // The Migrator takes a failed insert into its table for "another process is migrating" and returns
+    // at once, before that process commits: processes opening one new SQLite file together then found
+    // no table ("no such table"). Run it until its table records every migration, waiting meanwhile.
+    return run.pipe(
+      Effect.zipRight(sql<{ id: unknown }>`SELECT MAX(migration_id) AS id FROM ${sql(migrations)}`),
+      Effect.flatMap(([row]) =>
+        Number(row?.id ?? 0) >= Object.keys(all).length ? Effect.void : Effect.fail(new MigratedElsewhere())
+      ),
+      Effect.retry({
+        while: (error) => error instanceof MigratedElsewhere || isBusy(error),
+        schedule: Schedule.spaced("20 millis").pipe(Schedule.upTo("30 seconds"))
+      }),
+      Effect.catchTag("MigratedElsewhere", () =>
+        Effect.dieMessage("another process started migrating the database and did not finish within 30 seconds"))
+    )
+  })

@@ -240,8 +240,8 @@ const benchEffect = async (n: number, withSchema: boolean) => {
   )
 }
 
-// runDurable: loads, saves a "running" snapshot, checkpoints every step with `saveStep`, saves the final
-// status. Fresh runs use a new id each time; resumed runs re-run one completed id (all steps replayed).
+// runDurable: claims the run, checkpoints every step in one fenced statement, ends it with one update.
+// Fresh runs use a new id each time; resumed runs call one completed id again (one read of its record).
 let runCounter = 0
 const benchDurable = async (
   label: string,
@@ -286,12 +286,11 @@ const report = (startedAt: Date, elapsedS: number, dbDir: string): string => {
     "awaitly row with the same n, measured in the same process run (for runDurable that compares a",
     "persisted run with awaitly's in-memory one: awaitly is not given a store here).",
     "",
-    "What runDurable does per run: load the saved state, save a whole `running` snapshot, checkpoint every",
-    "newly executed step with `saveStep` (SqliteStore: an upsert of the run's document row plus one insert",
-    "into the steps table, each its own autocommit transaction; MemoryStore: one JSON entry), then save a",
-    "whole `completed` snapshot. So a fresh run costs O(n) writes of constant size plus two O(n) snapshots,",
-    "and a resumed run (nothing executes) costs the load and the two snapshots: per-step cost should be flat",
-    "in n once the per-run cost is amortized. A SQLite row's `synchronous` is the level set with",
+    "What runDurable does per run: read the run's record, claim it (one statement), checkpoint every newly",
+    "executed step with one fenced statement (the step row, and the lease renewed with it), and end the run",
+    "with one fenced update of its record. A **resumed** runDurable row runs a completed id again: its result",
+    "is read back from the record in one query, nothing replays and nothing is written. A SQLite row's",
+    "`synchronous` is the level set with",
     "`SqliteStore.layer({ synchronous })` (WAL journal in both cases).",
     "",
     "| implementation | n | fresh µs/step | resumed µs/step | fresh vs awaitly | resumed vs awaitly | SQLite synchronous |",

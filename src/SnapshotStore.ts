@@ -224,7 +224,7 @@ export const toResumeState = (stored: Stored): ResumeState.ResumeState =>
 const decodeSteps = (id: string, steps: LoadedWithSteps["steps"]) => {
   const entries: Array<readonly [string, ResumeState.ResumeStateEntry]> = []
   for (const [key, json] of steps) {
-    if (isPlainOkEntry(json)) {
+    if (isPlainOkEntry(json, true)) {
       entries.push([key, json as ResumeState.ResumeStateEntry])
       continue
     }
@@ -481,7 +481,19 @@ export const make = (backend: Backend, options: { readonly prefix?: string | und
         Effect.map(runs.get(stored), Option.map((run) => prefix === "" ? run : { ...run, id })))
     ,
     claim: (claim) => withRuns("claim", claim.id, (runs, stored) => runs.claim({ ...claim, id: stored })),
-    loadSteps: (id) => Effect.map(load(id), (loaded) => Option.match(loaded, { onNone: () => ResumeState.empty, onSome: toResumeState })),
+    // what a resuming run needs, without the snapshot view `load` builds for a run
+    loadSteps: (id) =>
+      Effect.flatMap(storedId(id), (stored) => backend.load(stored)).pipe(
+        Effect.flatMap((loaded) => {
+          if (Option.isNone(loaded)) return Effect.succeed(ResumeState.empty)
+          const value = loaded.value
+          if (value instanceof LoadedWithSteps && (value.head === undefined || value.head === null)) {
+            return Effect.map(decodeSteps(id, value.steps), ResumeState.make)
+          }
+          return Effect.map(fromLoaded(id, value), toResumeState)
+        }),
+        span("loadSteps", id)
+      ),
     checkpoint: (checkpoint) =>
       withRuns("checkpoint", checkpoint.id, (runs, stored) => runs.checkpoint({ ...checkpoint, id: stored })),
     renew: (id, owner, leaseMs) => withRuns("renew", id, (runs, stored) => runs.renew(stored, owner, leaseMs)),

@@ -6,6 +6,7 @@
  */
 import { Schema } from "effect"
 import * as Snapshot from "../Snapshot.js"
+import { deeperThan, maxDepth } from "./json.js"
 
 const isJsonValue = Schema.is(Snapshot.JsonValue)
 
@@ -14,7 +15,11 @@ const entryKeys = new Set(["result", "stepId"])
 const okKeys = new Set(["ok", "value", "stepId"])
 const onlyKeys = (o: object, allowed: ReadonlySet<string>) => Object.getOwnPropertyNames(o).every((key) => allowed.has(key))
 
-export const isPlainOkEntry = (entry: unknown): boolean => {
+/**
+ * `parsed`: the entry came out of `JSON.parse` (a store's row), so its value is JSON by construction and
+ * only its depth needs checking, which is much cheaper than the Schema check a hand-built value needs.
+ */
+export const isPlainOkEntry = (entry: unknown, parsed = false): boolean => {
   try {
     if (typeof entry !== "object" || entry === null || Array.isArray(entry) || !onlyKeys(entry, entryKeys)) return false
     const { result, stepId } = entry as { readonly result?: unknown; readonly stepId?: unknown }
@@ -22,7 +27,10 @@ export const isPlainOkEntry = (entry: unknown): boolean => {
     if (typeof result !== "object" || result === null || Array.isArray(result) || !onlyKeys(result, okKeys)) return false
     const ok = result as { readonly ok?: unknown; readonly value?: unknown; readonly stepId?: unknown }
     if (!Object.hasOwn(ok, "ok") || ok.ok !== true || (Object.hasOwn(ok, "stepId") && typeof ok.stepId !== "string")) return false
-    return !Object.hasOwn(ok, "value") || isJsonValue(ok.value)
+    if (!Object.hasOwn(ok, "value")) return true
+    const value = ok.value
+    if (!parsed) return isJsonValue(value)
+    return typeof value !== "object" || value === null || !deeperThan(value, maxDepth - 2)
   } catch {
     return false
   }

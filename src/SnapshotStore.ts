@@ -9,19 +9,41 @@
  * reference's API) are views over those rows. A backend that can fence (claim, checkpoint, finish,
  * cancel) serves `Workflow.runDurable`; one that cannot (a five-method adapter) serves `save` / `load` only.
  */
-import { Context, Effect, Either, Layer, Option, Schema, type Scope } from "effect"
+import { Context, Effect, Either, Layer, Option, ParseResult, Schema } from "effect"
 import { keyedLock } from "./internal/keyedLock.js"
-import { checkEntries, fromStoredJson, loneSurrogate, normalizeStored, withSteps } from "./internal/stored.js"
+import { checkEntries, decodeStored, fromStoredJson, loneSurrogate, normalizeStored, type StoredJson, withSteps } from "./internal/stored.js"
 import * as ResumeState from "./ResumeState.js"
 import * as Snapshot from "./Snapshot.js"
 import { isPlainOkEntry } from "./internal/plainEntry.js"
 import { RunLocked } from "./WorkflowError.js"
-import type { Adapter } from "./promise/adapter.js"
-import { fromAdapter } from "./promise/adapter.js"
+import { type Adapter, fromAdapter } from "./promise/adapter.js"
 
 export type { Adapter } from "./promise/adapter.js"
 
 export type Stored = ResumeState.ResumeState | Snapshot.WorkflowSnapshot
+
+/**
+ * What a store may hold, as one Schema: decodes a live ResumeState, its serialized JSON form or a
+ * WorkflowSnapshot to a ResumeState or the snapshot; encodes to the JSON a store writes. Every boundary
+ * that takes a stored state (a load, a save, a run's `resumeState`) decodes with it.
+ */
+export const Stored: Schema.Schema<Stored, StoredJson> = Schema.declare(
+  [],
+  {
+    decode: () => (u, _, ast) =>
+      Either.match(decodeStored(u), {
+        onLeft: (message) => ParseResult.fail(new ParseResult.Type(ast, u, message)),
+        onRight: ParseResult.succeed
+      }),
+    encode: () => (u, _, ast): Either.Either<StoredJson, ParseResult.ParseIssue> =>
+      ResumeState.isResumeState(u)
+        ? Either.right(ResumeState.serialize(u))
+        : Snapshot.looksLike(u)
+        ? Either.right(u as Snapshot.WorkflowSnapshot)
+        : Either.left(new ParseResult.Type(ast, u, "not a ResumeState or a WorkflowSnapshot"))
+  },
+  { identifier: "Stored", description: "a ResumeState, its JSON form, or a WorkflowSnapshot" }
+) as unknown as Schema.Schema<Stored, StoredJson>
 
 /**
  * A run's status. `running`, `completed`, `failed`, `cancelled` come from `runDurable` and `cancel`;
@@ -508,8 +530,5 @@ export const make = (backend: Backend, options: { readonly prefix?: string | und
 // Custom adapters: the reference's five Promise methods (see promise/adapter.ts)
 
 /** The store over a reference-style adapter; `close` runs when the scope closes. It cannot serve `runDurable`. */
-export const fromAdapterScoped = (adapter: Adapter, options?: { readonly prefix?: string }): Effect.Effect<SnapshotStoreService, never, Scope.Scope> =>
-  fromAdapter(adapter, options)
-
 export const layer = (adapter: Adapter | (() => Adapter), options?: { readonly prefix?: string }) =>
   Layer.scoped(SnapshotStore, Effect.suspend(() => fromAdapter(typeof adapter === "function" ? adapter() : adapter, options)))

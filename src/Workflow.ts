@@ -7,6 +7,7 @@ import { isPrechecked, type RunContext, runStep, type StepOptions } from "./inte
 import { encodeInput, encodeOutcome, replayOutcome } from "./internal/runOutput.js"
 import { describeIssues } from "./internal/issues.js"
 import { isPlainOkEntry } from "./internal/plainEntry.js"
+import { storedForm } from "./internal/stored.js"
 import * as ResumeState from "./ResumeState.js"
 import * as Snapshot from "./Snapshot.js"
 import { fencingStores, SnapshotStore, StoreError } from "./SnapshotStore.js"
@@ -173,26 +174,25 @@ const initialSteps = (options: {
     return Effect.succeed(new Map(ResumeState.fromSnapshot(validated.snapshot).steps))
   }
   if (resumeState === undefined) return Effect.succeed(new Map())
-  if (ResumeState.isResumeState(resumeState)) {
-    // a prechecked state's map was made for this run alone: it is the run's own, not copied
-    return isPrechecked(resumeState)
-      ? Effect.succeed(resumeState.steps as Map<string, ResumeState.ResumeStateEntry>)
-      : checkedSteps(resumeState)
+  switch (storedForm(resumeState)) {
+    case "ResumeState":
+      // a prechecked state's map was made for this run alone: it is the run's own, not copied
+      return isPrechecked(resumeState)
+        ? Effect.succeed(resumeState.steps as Map<string, ResumeState.ResumeStateEntry>)
+        : checkedSteps(resumeState)
+    case "WorkflowSnapshot":
+      return Effect.fail(
+        new RunOptionsError({
+          reason: "SnapshotAsResumeState",
+          message: "A WorkflowSnapshot was passed as `resumeState`. Pass it as the `snapshot` option instead, " +
+            "or convert it with ResumeState.fromSnapshot."
+        })
+      )
+    case "ResumeStateJson":
+      return invalidResumeState("`resumeState` is a serialized ResumeState: decode it with ResumeState.deserialize first.")
+    case undefined:
+      return invalidResumeState("`resumeState` must be a ResumeState ({ steps: Map }).")
   }
-  if (Snapshot.looksLike(resumeState)) {
-    return Effect.fail(
-      new RunOptionsError({
-        reason: "SnapshotAsResumeState",
-        message: "A WorkflowSnapshot was passed as `resumeState`. Pass it as the `snapshot` option instead, " +
-          "or convert it with ResumeState.fromSnapshot."
-      })
-    )
-  }
-  return invalidResumeState(
-    ResumeState.isResumeStateJson(resumeState)
-      ? "`resumeState` is a serialized ResumeState: decode it with ResumeState.deserialize first."
-      : "`resumeState` must be a ResumeState ({ steps: Map })."
-  )
 }
 
 // An observer must not change the run's outcome (nor lose its resume state): a throwing handler is logged.

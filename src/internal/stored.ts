@@ -72,45 +72,74 @@ export const checkEntries = (
  * and makes sure `JSON.stringify` of it loses nothing: a ResumeState built by hand
  * (`{ steps: new Map() }`) is rewrapped so that it serializes itself.
  */
-export const normalizeStored = (state: Stored): Either.Either<Stored, StoreError> => {
-  if (ResumeState.isResumeState(state)) {
-    return Either.map(checkEntries(state.steps), () => ResumeState.fromMap(state.steps))
+export const normalizeStored = (state: unknown): Either.Either<Stored, StoreError> => {
+  switch (storedForm(state)) {
+    case "ResumeState": {
+      const steps = (state as ResumeState.ResumeState).steps
+      return Either.map(checkEntries(steps), () => ResumeState.fromMap(steps))
+    }
+    case "ResumeStateJson":
+      return Either.flatMap(
+        Either.mapLeft(ResumeState.deserializeEither(state), (error) =>
+          new StoreError({ reason: "InvalidOption", message: `Cannot save a serialized ResumeState: ${error.message}` })),
+        normalizeStored
+      )
+    case "WorkflowSnapshot": {
+      const validated = Snapshot.validate(state)
+      if (!validated.valid) return Either.left(invalidSave("an invalid WorkflowSnapshot", validated.errors))
+      const surrogate = firstLoneSurrogate(state, [])
+      return surrogate === undefined
+        ? Either.right(validated.snapshot)
+        : Either.left(invalidSave("a WorkflowSnapshot", [surrogateIssue(surrogate)]))
+    }
+    case undefined:
+      return Either.left(
+        new StoreError({
+          reason: "InvalidOption",
+          message: "save expects a ResumeState ({ steps: Map }), its serialized form, or a WorkflowSnapshot"
+        })
+      )
   }
-  if (Snapshot.looksLike(state)) {
-    const validated = Snapshot.validate(state)
-    if (!validated.valid) return Either.left(invalidSave("an invalid WorkflowSnapshot", validated.errors))
-    const surrogate = firstLoneSurrogate(state, [])
-    return surrogate === undefined ? Either.right(state) : Either.left(invalidSave("a WorkflowSnapshot", [surrogateIssue(surrogate)]))
+}
+
+/**
+ * The one place the three forms a store may hold are told apart: a live ResumeState (`steps` a Map), its
+ * serialized JSON form (`kind: "ResumeState"`), or a WorkflowSnapshot (`formatVersion`, `steps`,
+ * `execution`). Everything that takes "a stored state" asks this, and decodes with `decodeStored`.
+ */
+export const storedForm = (u: unknown): "ResumeState" | "ResumeStateJson" | "WorkflowSnapshot" | undefined =>
+  ResumeState.isResumeState(u)
+    ? "ResumeState"
+    : ResumeState.isResumeStateJson(u)
+    ? "ResumeStateJson"
+    : Snapshot.looksLike(u)
+    ? "WorkflowSnapshot"
+    : undefined
+
+/** Decodes any of the three forms to a live ResumeState or a WorkflowSnapshot; never throws. */
+export const decodeStored = (u: unknown): Either.Either<Stored, string> => {
+  switch (storedForm(u)) {
+    case "ResumeState": {
+      const state = u as ResumeState.ResumeState
+      return Either.mapBoth(checkEntries(state.steps), { onLeft: (error) => error.message, onRight: () => state })
+    }
+    case "ResumeStateJson":
+      return Either.mapLeft(ResumeState.deserializeEither(u), (error) => error.message)
+    default: {
+      const validated = Snapshot.validate(u)
+      return validated.valid
+        ? Either.right(validated.snapshot)
+        : Either.left(`neither a ResumeState nor a valid WorkflowSnapshot: ${describeIssues(validated.errors)}`)
+    }
   }
-  return Either.left(
-    new StoreError({ reason: "InvalidOption", message: "save expects a ResumeState ({ steps: Map }) or a WorkflowSnapshot" })
-  )
 }
 
 /** What a backend loaded (a serialized ResumeState, a snapshot, or a live ResumeState from a custom adapter), checked. */
-export const fromStoredJson = (id: string, json: unknown): Either.Either<Stored, StoreError> => {
-  if (ResumeState.isResumeState(json)) {
-    return Either.mapBoth(checkEntries(json.steps), {
-      onLeft: (error) => new StoreError({ reason: "Decode", message: `Stored state "${id}" is corrupt: ${error.message}` }),
-      onRight: () => json
-    })
-  }
-  if (ResumeState.isResumeStateJson(json)) {
-    return Either.mapLeft(ResumeState.deserializeEither(json), (error) =>
-      new StoreError({ reason: "Decode", message: `Stored state "${id}" is corrupt: ${error.message}`, cause: error }))
-  }
-  const validated = Snapshot.validate(json)
-  return validated.valid
-    ? Either.right(validated.snapshot)
-    : Either.left(
-      new StoreError({
-        reason: "Decode",
-        message: `Stored state "${id}" is neither a ResumeState nor a valid WorkflowSnapshot: ${
-          describeIssues(validated.errors)
-        }`
-      })
-    )
-}
+export const fromStoredJson = (id: string, json: unknown): Either.Either<Stored, StoreError> =>
+  Either.mapLeft(
+    decodeStored(json),
+    (message) => new StoreError({ reason: "Decode", message: `Stored state "${id}" is corrupt: ${message}` })
+  )
 
 /** `stored` with step entries added (later ones win); a snapshot keeps its execution and metadata. */
 export const withSteps = (

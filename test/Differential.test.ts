@@ -132,20 +132,30 @@ const scripts: Array<Script> = [
   }
 ]
 
-const runScript = async (L: Lib, script: Script, options: Record<string, unknown> = {}, runConfig?: Record<string, unknown>) => {
+/** Runs a script; `rejected` is set when the run rejects. `ctxs` holds onEvent's second arguments. */
+const runSettled = async (L: Lib, script: Script, options: Record<string, unknown> = {}, runConfig?: Record<string, unknown>) => {
   const events: Array<any> = []
+  const ctxs: Array<unknown> = []
   const collector = L.createResumeStateCollector()
   const { deps, fn } = script.make(L)
   const workflow = L.createWorkflow(`wf_${script.name.replace(/\W+/g, "_")}`, deps, {
     ...options,
-    onEvent: (e: any) => {
+    onEvent: (e: any, ctx: unknown) => {
       events.push(e)
+      ctxs.push(ctx)
       collector.handleEvent(e)
     }
   })
   calls.length = 0
-  const result = runConfig === undefined ? await workflow.run(fn) : await workflow.run(fn, runConfig)
-  return { result, events, collector, calls: [...calls] }
+  const run = runConfig === undefined ? workflow.run(fn) : workflow.run(fn, runConfig)
+  const [result, rejected] = await run.then((r: unknown) => [r, undefined], (e: unknown) => [undefined, { error: e }])
+  return { result, rejected: rejected as { readonly error: unknown } | undefined, events, ctxs, collector, calls: [...calls] }
+}
+
+const runScript = async (L: Lib, script: Script, options: Record<string, unknown> = {}, runConfig?: Record<string, unknown>) => {
+  const { rejected, ...out } = await runSettled(L, script, options, runConfig)
+  if (rejected !== undefined) throw rejected.error
+  return out
 }
 
 /** Run 1, then its collected state through serialize → JSON → deserialize. */
@@ -228,6 +238,183 @@ describe("differential: effect-resume/workflow against awaitly/workflow 1.35.0",
       expect(refFromMine.calls).toEqual(refFromRef.calls)
       expect(norm(mineFromRef.result)).toEqual(norm(mineFromMine.result))
       expect(norm(refFromMine.result)).toEqual(norm(refFromRef.result))
+    })
+  })
+
+  describe("a resumeState given as a function, createContext, step descriptions", () => {
+    const inMemoryStates = async (script: Script) => ({
+      ref: (await runScript(reference, script)).collector.getResumeState(),
+      ours: (await runScript(ours, script)).collector.getResumeState()
+    })
+    /** Only k:a recorded: a resumed run replays it (step_cache_hit) and executes the rest (step_cache_miss). */
+    const partial = (state: any) => ({ steps: new Map([...state.steps].filter(([k]) => k === "k:a")) })
+
+    it.each(scripts)("$name: replays the same from a resumeState function (sync at creation, async per run)", async (script) => {
+      const states = await inMemoryStates(script)
+      const pick = (L: Lib) => (L === reference ? states.ref : states.ours)
+      for (const L of [reference, ours]) expect(pick(L).steps.size).toBeGreaterThan(0)
+      const atCreation = async (L: Lib) => runScript(L, script, { resumeState: () => pick(L) })
+      const perRun = async (L: Lib) => runScript(L, script, {}, { resumeState: async () => partial(pick(L)) })
+      for (const go of [atCreation, perRun]) {
+        const ref = await go(reference)
+        const mine = await go(ours)
+        expect(norm(mine.result)).toEqual(norm(ref.result))
+        expect(mine.calls).toEqual(ref.calls)
+        expectSameEvents(ref.events, mine.events)
+      }
+    })
+
+    it("a resumeState function is called once per run, after workflow_start; a run's own replaces the workflow's", async () => {
+      for (const L of [reference, ours]) {
+        const log: Array<string> = []
+        const state = (await runScript(L, scripts[0]!)).collector.getResumeState()
+        const { deps, fn } = scripts[0]!.make(L)
+        const workflow = L.createWorkflow("w", deps, {
+          resumeState: () => (log.push("workflow's"), state),
+          onEvent: (e: any) => log.push(e.type)
+        })
+        await workflow.run(fn)
+        await workflow.run(fn, { resumeState: async () => (log.push("run's"), state) })
+        expect(log, L.name).toEqual([
+          "workflow_start", "workflow's", "step_cache_hit", "step_cache_hit", "workflow_success",
+          "workflow_start", "run's", "step_cache_hit", "step_cache_hit", "workflow_success"
+        ])
+      }
+    })
+
+    it("a resumeState function that throws or rejects rejects the run with that error; only workflow_start is emitted", async () => {
+      const boom = new TypeError("load failed")
+      const factories: Array<[string, () => unknown]> = [
+        ["throws", () => { throw boom }],
+        ["rejects", async () => { throw boom }],
+        ["rejects with a non-Error", () => Promise.reject("str")]
+      ]
+      for (const [label, factory] of factories) {
+        for (const where of ["creation", "run"] as const) {
+          const go = (L: Lib) =>
+            where === "creation"
+              ? runSettled(L, scripts[0]!, { resumeState: factory })
+              : runSettled(L, scripts[0]!, {}, { resumeState: factory })
+          const ref = await go(reference)
+          const mine = await go(ours)
+          const expected = label === "rejects with a non-Error" ? "str" : boom
+          expect(ref.rejected, `${label} (${where})`).toEqual({ error: expected })
+          expect(mine.rejected?.error, `${label} (${where})`).toBe(expected)
+          expect(mine.calls).toEqual([])
+          expect(ref.calls).toEqual([])
+          expect(mine.events.map((e) => e.type)).toEqual(["workflow_start"])
+          expectSameEvents(ref.events, mine.events)
+        }
+      }
+    })
+
+    it("on purpose, a resumeState function that gives undefined rejects with a RunOptionsError (the reference's with a TypeError)", async () => {
+      const ref = await runSettled(reference, scripts[0]!, {}, { resumeState: () => undefined })
+      const mine = await runSettled(ours, scripts[0]!, {}, { resumeState: () => undefined })
+      expect(ref.rejected?.error).toBeInstanceOf(TypeError)
+      expect(mine.rejected?.error).toMatchObject({ _tag: "RunOptionsError", reason: "InvalidResumeState" })
+      expect(mine.calls).toEqual([])
+      expectSameEvents(ref.events, mine.events)
+    })
+
+    it.each(scripts)("$name: createContext's value is every event's context and onEvent's second argument", async (script) => {
+      const fresh = (L: Lib) => runScript(L, script, { createContext: () => ({ req: "r1", lib: "same" }) })
+      const ref = await fresh(reference)
+      const mine = await fresh(ours)
+      expect(norm(mine.result)).toEqual(norm(ref.result))
+      expectSameEvents(ref.events, mine.events)
+      expect(norm(mine.ctxs)).toEqual(norm(ref.ctxs))
+      expect(mine.events.every((e, i) => e.context === mine.ctxs[i] && e.context !== undefined)).toBe(true)
+
+      // resumed, with a run's own (async) createContext replacing the workflow's
+      const states = await inMemoryStates(script)
+      const resumed = (L: Lib) =>
+        runScript(L, script, { createContext: () => ({ req: "r1" }) }, {
+          resumeState: partial(L === reference ? states.ref : states.ours),
+          createContext: async () => ({ req: "run" })
+        })
+      const refResumed = await resumed(reference)
+      const mineResumed = await resumed(ours)
+      expect(norm(mineResumed.result)).toEqual(norm(refResumed.result))
+      expectSameEvents(refResumed.events, mineResumed.events)
+      expect(norm(mineResumed.ctxs)).toEqual(norm(refResumed.ctxs))
+      expect(mineResumed.ctxs).toContainEqual({ req: "run" })
+    })
+
+    it("createContext: a falsy value is still the context, undefined is none; without it onEvent's ctx is undefined", async () => {
+      for (const value of [undefined, null, 0, ""]) {
+        const ref = await runScript(reference, scripts[0]!, { createContext: () => value })
+        const mine = await runScript(ours, scripts[0]!, { createContext: () => value })
+        expectSameEvents(ref.events, mine.events)
+        for (const run of [ref, mine]) {
+          expect(run.events.every((e) => ("context" in e) === (value !== undefined)), `${String(value)}`).toBe(true)
+          expect(run.ctxs.every((c) => c === value)).toBe(true)
+        }
+      }
+      for (const run of [await runScript(reference, scripts[1]!), await runScript(ours, scripts[1]!)]) {
+        expect(run.events.some((e) => "context" in e)).toBe(false)
+        expect(run.ctxs.every((c) => c === undefined)).toBe(true)
+      }
+    })
+
+    it("a createContext that throws or rejects rejects the run with that error, before any event", async () => {
+      const boom = new Error("no context")
+      const cases: Array<[Record<string, unknown>, Record<string, unknown> | undefined]> = [
+        [{ createContext: () => { throw boom } }, undefined],
+        [{}, { createContext: async () => { throw boom } }]
+      ]
+      for (const [options, runConfig] of cases) {
+        const ref = await runSettled(reference, scripts[0]!, options, runConfig)
+        const mine = await runSettled(ours, scripts[0]!, options, runConfig)
+        expect(ref.rejected?.error).toBe(boom)
+        expect(mine.rejected?.error).toBe(boom)
+        expect(mine.events).toEqual([])
+        expect(ref.events).toEqual([])
+        expect(mine.calls).toEqual([])
+      }
+    })
+
+    const described = (second: (L: Lib) => unknown): Script => ({
+      name: "described",
+      make: (L) => {
+        const { deps } = twoSteps(L, () => second(L))
+        return {
+          deps,
+          fn: async ({ step, deps }: any) => {
+            const a = await step("stepA", () => deps.getA(1), { key: "k:a", description: "gets A" })
+            const b = await step("stepB", () => deps.second(), { description: "the second step" })
+            return { a, b }
+          }
+        }
+      }
+    })
+
+    it.each([
+      ["success", described((L) => L.ok(42))],
+      ["a typed error", described((L) => L.err("BAD", { cause: new Error("why") }))],
+      ["a throw", described(() => { throw new TypeError("boom") })]
+    ])("%s: a step's description is on step_start, step_success / step_error and step_complete", async (_, script) => {
+      const ref = await runScript(reference, script, { createContext: () => ({ req: "r1" }) })
+      const mine = await runScript(ours, script, { createContext: () => ({ req: "r1" }) })
+      expect(norm(mine.result)).toEqual(norm(ref.result))
+      expectSameEvents(ref.events, mine.events)
+      const withDescription = mine.events.filter((e) => "description" in e)
+      expect(withDescription.map((e) => [e.type, e.description])).toEqual([
+        ["step_start", "gets A"],
+        ["step_success", "gets A"],
+        ["step_complete", "gets A"],
+        ["step_start", "the second step"],
+        [mine.result.ok ? "step_success" : "step_error", "the second step"],
+        ["step_complete", "the second step"]
+      ])
+      // resumed: neither step_cache_hit nor step_cache_miss carries it
+      const resumed = (L: Lib, state: any) => runScript(L, script, {}, { resumeState: partial(state) })
+      const refResumed = await resumed(reference, ref.collector.getResumeState())
+      const mineResumed = await resumed(ours, mine.collector.getResumeState())
+      expectSameEvents(refResumed.events, mineResumed.events)
+      expect(mineResumed.events.filter((e) => "description" in e).map((e) => e.type)).toEqual(
+        ["step_start", mine.result.ok ? "step_success" : "step_error", "step_complete"]
+      )
     })
   })
 

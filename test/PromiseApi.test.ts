@@ -17,7 +17,7 @@ import {
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { describe, expect, it } from "vitest"
+import { describe, expect, expectTypeOf, it } from "vitest"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-resume-promise-"))
 
@@ -139,6 +139,52 @@ describe("Promise API", () => {
       events.length = 0
       await workflow.run(async ({ step }) => step("s", () => ok(1)), { resumeState: { steps: new Map() } })
       expect(events.map((e) => e.type)).toEqual(["workflow_start", "step_cache_miss", "step_start", "step_success", "step_complete", "workflow_success"])
+    })
+  })
+
+  describe("createContext, resumeState functions and step descriptions", () => {
+    it("the context's type is inferred from createContext: events' context and onEvent's ctx have it", async () => {
+      const seen: Array<[string, string | undefined, string]> = []
+      const workflow = createWorkflow("w", {}, {
+        createContext: () => ({ requestId: "r-1" }),
+        onEvent: (event, ctx) => {
+          expectTypeOf(ctx).toEqualTypeOf<{ requestId: string }>()
+          expectTypeOf(event.context).toEqualTypeOf<{ requestId: string } | undefined>()
+          seen.push([event.type, event.context?.requestId, ctx.requestId])
+        }
+      })
+      await workflow.run(async ({ step }) => step("s", () => ok(1), { description: "one" }), {
+        createContext: async () => ({ requestId: "r-2" })
+      })
+      expect(seen).toEqual(["workflow_start", "step_start", "step_success", "step_complete", "workflow_success"].map((t) => [t, "r-2", "r-2"]))
+    })
+
+    it("a workflow's resumeState function runs once per run; a run's snapshot replaces it", async () => {
+      let calls = 0
+      let executed = 0
+      const { resumeState } = await createWorkflow("w", {}).runWithState(async ({ step }) => step("s", () => ok(1)))
+      const workflow = createWorkflow("w", {}, { resumeState: async () => (calls++, resumeState) })
+      const fn = async ({ step }: { step: Step }) => step("s", () => (executed++, ok(2)))
+      expect(await workflow.run(fn)).toEqual({ ok: true, value: 1 })
+      expect(await workflow.run(fn)).toEqual({ ok: true, value: 1 })
+      expect(calls).toBe(2)
+      const snapshot: WorkflowSnapshot = {
+        formatVersion: 1,
+        steps: { s: { ok: true, value: 3 } },
+        execution: { status: "running", lastUpdated: "2026-01-01T00:00:00.000Z" }
+      }
+      // the reference would use the resumeState function here, ignoring the run's snapshot
+      expect(await workflow.run(fn, { snapshot })).toEqual({ ok: true, value: 3 })
+      expect(calls).toBe(2)
+      expect(executed).toBe(0)
+    })
+
+    it("a resumeState function's result is checked like a resumeState", async () => {
+      const workflow = createWorkflow("w", {})
+      await expect(workflow.run(async () => 1, { resumeState: () => ({ steps: new Map([["k", {} as never]]) }) }))
+        .rejects.toMatchObject({ _tag: "RunOptionsError", reason: "InvalidResumeState" })
+      await expect(workflow.run(async () => 1, { resumeState: async () => null as never }))
+        .rejects.toMatchObject({ _tag: "RunOptionsError", reason: "InvalidResumeState" })
     })
   })
 

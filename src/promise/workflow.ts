@@ -5,6 +5,7 @@
  */
 import { Cause, Effect, Exit } from "effect"
 import { toJson } from "../internal/json.js"
+import { storedForm } from "../internal/stored.js"
 import * as StepCache from "../internal/stepCache.js"
 import type { RunContext } from "../internal/stepCache.js"
 import * as CoreState from "../ResumeState.js"
@@ -63,9 +64,14 @@ export const createResumeStateCollector = (): ResumeStateCollector => {
  */
 export const toResumeState = (loaded: unknown): ResumeState | undefined => {
   if (loaded === null || loaded === undefined) return undefined
-  if (Entries.isResumeState(loaded)) return loaded
-  if (CoreState.isResumeStateJson(loaded)) return deserializeResumeState(loaded)
-  return Entries.fromCoreState(CoreState.fromSnapshot(Snapshot.assertValid(loaded)))
+  switch (storedForm(loaded)) {
+    case "ResumeState":
+      return loaded as ResumeState
+    case "ResumeStateJson":
+      return deserializeResumeState(loaded)
+    default:
+      return Entries.fromCoreState(CoreState.fromSnapshot(Snapshot.assertValid(loaded)))
+  }
 }
 
 /** The wire form: each entry normalized (values to JSON, causes to `SerializedCause`, `meta` into the result). */
@@ -87,6 +93,8 @@ export const isWorkflowSnapshot = Snapshot.isWorkflowSnapshot
 
 export interface StepOptions {
   readonly key?: string
+  /** Reported as `description` on the step's `step_start`, `step_success` / `step_error` and `step_complete` events. */
+  readonly description?: string
 }
 
 type AnyResult = Result<unknown, unknown, unknown>
@@ -107,18 +115,37 @@ export interface WorkflowContext<Deps> {
 
 export type WorkflowFn<T, Deps> = (context: WorkflowContext<Deps>) => Promise<T> | T
 
-export type RunOptions =
-  & { readonly onEvent?: ((event: WorkflowEvent) => void) | undefined }
+/**
+ * A ResumeState, or a function that gives one (or a Promise of one), called once per run, after
+ * `workflow_start`: if it throws or rejects, the run rejects with that error, as in the reference.
+ */
+export type ResumeStateOption = ResumeState | (() => ResumeState | PromiseLike<ResumeState>)
+
+/** Receives each event, and the run's context (from `createContext`; `undefined` without one). */
+export type EventHandler<C = void> = (event: WorkflowEvent<C>, ctx: C) => void
+
+export type RunOptions<C = void> =
+  & {
+    /** Replaces the workflow's `onEvent` for this run. */
+    readonly onEvent?: EventHandler<C> | undefined
+    /** Replaces the workflow's `createContext` for this run. */
+    readonly createContext?: (() => C | PromiseLike<C>) | undefined
+  }
   & (
-    | { readonly resumeState?: ResumeState | undefined; readonly snapshot?: undefined }
+    | { readonly resumeState?: ResumeStateOption | undefined; readonly snapshot?: undefined }
     | { readonly snapshot: Snapshot.WorkflowSnapshot; readonly resumeState?: undefined }
   )
 
-export interface WorkflowOptions {
+export interface WorkflowOptions<C = void> {
   /** Replaced by a run's own `onEvent`, as in the reference. */
-  readonly onEvent?: (event: WorkflowEvent) => void
+  readonly onEvent?: EventHandler<C>
+  /**
+   * Called at the start of every run (awaited, before `workflow_start`): its value is every event's
+   * `context` and `onEvent`'s second argument. If it throws or rejects, the run rejects with that error.
+   */
+  readonly createContext?: () => C | PromiseLike<C>
   /** Used by every run that is not given its own `resumeState` or `snapshot`. */
-  readonly resumeState?: ResumeState
+  readonly resumeState?: ResumeStateOption
   /** Ours: re-run steps whose recorded outcome is a failure. */
   readonly retryFailed?: boolean
 }
@@ -130,15 +157,15 @@ export interface RunWithStateResult<T> {
 }
 
 /** A run may be given a name first, as in the reference: it becomes the events' `workflowId`. */
-export interface PromiseWorkflow<Deps> {
+export interface PromiseWorkflow<Deps, C = void> {
   readonly name: string
   readonly run: {
-    <T>(fn: WorkflowFn<T, Deps>, options?: RunOptions): Promise<Result<T, unknown, unknown>>
-    <T>(runName: string, fn: WorkflowFn<T, Deps>, options?: RunOptions): Promise<Result<T, unknown, unknown>>
+    <T>(fn: WorkflowFn<T, Deps>, options?: RunOptions<C>): Promise<Result<T, unknown, unknown>>
+    <T>(runName: string, fn: WorkflowFn<T, Deps>, options?: RunOptions<C>): Promise<Result<T, unknown, unknown>>
   }
   readonly runWithState: {
-    <T>(fn: WorkflowFn<T, Deps>, options?: RunOptions): Promise<RunWithStateResult<T>>
-    <T>(runName: string, fn: WorkflowFn<T, Deps>, options?: RunOptions): Promise<RunWithStateResult<T>>
+    <T>(fn: WorkflowFn<T, Deps>, options?: RunOptions<C>): Promise<RunWithStateResult<T>>
+    <T>(runName: string, fn: WorkflowFn<T, Deps>, options?: RunOptions<C>): Promise<RunWithStateResult<T>>
   }
 }
 
@@ -164,17 +191,27 @@ class RunFailed {
 
 const unexpected = (thrown: unknown): Err<unknown, unknown> => ({ ok: false, error: new UnexpectedError(thrown), cause: thrown })
 
+/** A handler as the events are delivered to it (the context's type erased). */
+type Handler = (event: WorkflowEvent, ctx: unknown) => void
+
+/** What closes every event: the run's `context` (when it has one), then `workflowName`, as in the reference. */
+type EventTail = { readonly context?: unknown; readonly workflowName: string }
+
 /** One run's bookkeeping: the live outcomes the core's JSON entries stand for. */
 interface RunState {
   readonly workflowId: string
-  readonly workflowName: string
+  /** What `createContext` gave (`undefined` without one): `onEvent`'s second argument. */
+  readonly context: unknown
+  readonly tail: EventTail
+  /** `workflow_start` was already emitted (before a `resumeState` function was called). */
+  readonly started: boolean
   /** A resumeState or snapshot was given: executed steps are cache misses. */
   readonly resuming: boolean
   /** The given entries, live (a wire entry deserialized): an in-memory replay returns these. */
   readonly given: ReadonlyMap<string, LiveEntry>
   /** What each step executed in this run returned (or threw). */
   readonly executed: Map<string, LiveEntry>
-  readonly onEvent: ((event: WorkflowEvent) => void) | undefined
+  readonly onEvent: Handler | undefined
 }
 
 /**
@@ -197,7 +234,8 @@ const makeStep = (ctx: RunContext, run: RunState): Step => async (id, operation,
   const visit = started.visit
   visit.state = "running"
   const onEvent = run.onEvent
-  if (onEvent !== undefined) emitStart(run, onEvent, id, key)
+  const description = options?.description
+  if (onEvent !== undefined) emitStart(run, onEvent, id, key, description)
   const t0 = onEvent === undefined ? 0 : performance.now()
   // A throw (sync or async) is a defect; an { ok: false } Result or a non-Result a typed failure.
   let live: LiveEntry
@@ -227,7 +265,7 @@ const makeStep = (ctx: RunContext, run: RunState): Step => async (id, operation,
   visit.state = succeeded ? "succeeded" : "failed"
   run.executed.set(key, live)
   ctx.steps.set(key, entry)
-  if (onEvent !== undefined) emitEnd(run, onEvent, id, key, performance.now() - t0, live, succeeded)
+  if (onEvent !== undefined) emitEnd(run, onEvent, id, key, description, performance.now() - t0, live, succeeded)
   if (succeeded) return (live.result as Ok<unknown>).value as never
   throw new StepFailedError(id, Entries.failureOf(live))
 }
@@ -263,11 +301,16 @@ const toResult = <T>(exit: Exit.Exit<T, unknown>): Result<T, unknown, unknown> =
  * Every event reaches the handler even if it throws on one; the first throw is then logged, as the
  * core logs a throwing handler (`tag` names the core event the reference's events stand for).
  */
-const deliver = (onEvent: (event: WorkflowEvent) => void, events: ReadonlyArray<WorkflowEvent>, tag: string): void => {
+const deliver = (
+  run: { readonly context: unknown },
+  onEvent: Handler,
+  events: ReadonlyArray<WorkflowEvent>,
+  tag: string
+): void => {
   let failed: { readonly error: unknown } | undefined
   for (const e of events) {
     try {
-      onEvent(e)
+      onEvent(e, run.context)
     } catch (error) {
       failed ??= { error }
     }
@@ -278,17 +321,10 @@ const deliver = (onEvent: (event: WorkflowEvent) => void, events: ReadonlyArray<
 }
 
 // Events are built only when there is a handler. In the reference's key order: type, workflowId, the
-// step's ids, ts, the rest, workflowName last.
+// step's ids (and description), ts, the rest, then context and workflowName last.
 
-const emitCacheHit = (
-  run: RunState,
-  onEvent: (event: WorkflowEvent) => void,
-  id: string,
-  key: string,
-  entry: LiveEntry,
-  ok: boolean
-) =>
-  deliver(onEvent, [{
+const emitCacheHit = (run: RunState, onEvent: Handler, id: string, key: string, entry: LiveEntry, ok: boolean) =>
+  deliver(run, onEvent, [{
     type: "step_cache_hit",
     workflowId: run.workflowId,
     stepKey: key,
@@ -296,35 +332,41 @@ const emitCacheHit = (
     ts: Date.now(),
     result: entry.result,
     ...meta(entry),
-    workflowName: run.workflowName
+    ...run.tail
   }], ok ? "StepComplete" : "StepError")
 
-const emitStart = (run: RunState, onEvent: (event: WorkflowEvent) => void, id: string, key: string) => {
-  const { workflowId, workflowName } = run
+/** A step's `stepKey`, `name` and (when it has one) `description`. */
+const stepIds = (id: string, key: string, description: string | undefined) =>
+  description === undefined ? { stepKey: key, name: id } : { stepKey: key, name: id, description }
+
+const emitStart = (run: RunState, onEvent: Handler, id: string, key: string, description: string | undefined) => {
+  const { workflowId, tail } = run
   const ts = Date.now()
-  const start: WorkflowEvent = { type: "step_start", workflowId, stepId: key, stepKey: key, name: id, ts, workflowName }
+  const start: WorkflowEvent = { type: "step_start", workflowId, stepId: key, ...stepIds(id, key, description), ts, ...tail }
   deliver(
+    run,
     onEvent,
-    run.resuming ? [{ type: "step_cache_miss", workflowId, stepKey: key, name: id, ts, workflowName }, start] : [start],
+    run.resuming ? [{ type: "step_cache_miss", workflowId, stepKey: key, name: id, ts, ...tail }, start] : [start],
     "StepStart"
   )
 }
 
 const emitEnd = (
   run: RunState,
-  onEvent: (event: WorkflowEvent) => void,
+  onEvent: Handler,
   id: string,
   key: string,
+  description: string | undefined,
   durationMs: number,
   live: LiveEntry,
   succeeded: boolean
 ) => {
-  const { workflowId, workflowName } = run
+  const { workflowId, tail } = run
   const ts = Date.now()
-  const step = { stepKey: key, name: id }
+  const step = stepIds(id, key, description)
   let end: WorkflowEvent
   if (succeeded) {
-    end = { type: "step_success", workflowId, stepId: key, ...step, ts, durationMs, workflowName }
+    end = { type: "step_success", workflowId, stepId: key, ...step, ts, durationMs, ...tail }
   } else {
     const error = Entries.failureOf(live).error
     const thrown = live.meta?.origin === "throw"
@@ -342,34 +384,42 @@ const emitEnd = (
         attempt: 1,
         cumulativeDurationMs: durationMs
       },
-      workflowName
+      ...tail
     }
   }
-  deliver(onEvent, [
+  deliver(run, onEvent, [
     end,
-    { type: "step_complete", workflowId, ...step, ts, durationMs, result: live.result, ...meta(live), workflowName }
+    { type: "step_complete", workflowId, ...step, ts, durationMs, result: live.result, ...meta(live), ...tail }
   ], succeeded ? "StepComplete" : "StepError")
 }
 
+const startEvent = (workflowId: string, tail: EventTail): WorkflowEvent => ({
+  type: "workflow_start",
+  workflowId,
+  ts: Date.now(),
+  ...tail
+})
+
 /** The core's workflow events as the reference's (step events are the step's own, above). */
-const translate = (run: RunState, onEvent: (event: WorkflowEvent) => void) => (event: Workflow.WorkflowEvent): void => {
-  const workflowId = run.workflowId
-  const ts = Date.now()
-  const name = run.workflowName
+const translate = (run: RunState, onEvent: Handler) => (event: Workflow.WorkflowEvent): void => {
+  const { workflowId, tail } = run
   switch (event._tag) {
     case "WorkflowStart":
-      return deliver(onEvent, [{ type: "workflow_start", workflowId, ts, workflowName: name }], event._tag)
+      if (run.started) return
+      return deliver(run, onEvent, [startEvent(workflowId, tail)], event._tag)
     case "WorkflowComplete":
       return deliver(
+        run,
         onEvent,
-        [{ type: "workflow_success", workflowId, ts, durationMs: event.durationMs, workflowName: name }],
+        [{ type: "workflow_success", workflowId, ts: Date.now(), durationMs: event.durationMs, ...tail }],
         event._tag
       )
     case "WorkflowError": {
       const error = event.error instanceof RunFailed ? event.error.result.error : event.error
       return deliver(
+        run,
         onEvent,
-        [{ type: "workflow_error", workflowId, ts, durationMs: event.durationMs, error, workflowName: name }],
+        [{ type: "workflow_error", workflowId, ts: Date.now(), durationMs: event.durationMs, error, ...tail }],
         event._tag
       )
     }
@@ -378,20 +428,56 @@ const translate = (run: RunState, onEvent: (event: WorkflowEvent) => void) => (e
 
 const meta = (entry: ResumeStateEntry) => entry.meta === undefined ? {} : { meta: entry.meta }
 
-export const createWorkflow = <Deps>(name: string, deps: Deps, options: WorkflowOptions = {}): PromiseWorkflow<Deps> => {
-  const execute = async <T>(runName: string | undefined, fn: WorkflowFn<T, Deps>, runOptions?: RunOptions) => {
+/**
+ * A `resumeState` given as a function, called as the reference calls it: after `workflow_start` (which
+ * is then emitted here, not by the core). A throw or rejection rejects the run, with no further event.
+ */
+const resolveResumeState = async (
+  factory: () => unknown,
+  workflowId: string,
+  tail: EventTail,
+  context: unknown,
+  onEvent: Handler | undefined
+): Promise<unknown> => {
+  if (onEvent !== undefined) deliver({ context }, onEvent, [startEvent(workflowId, tail)], "WorkflowStart")
+  const state = await factory()
+  if (state === undefined) {
+    throw new Workflow.RunOptionsError({
+      reason: "InvalidResumeState",
+      message: "The `resumeState` function returned undefined: it must return a ResumeState ({ steps: Map })."
+    })
+  }
+  return state
+}
+
+export const createWorkflow = <Deps, C = void>(
+  name: string,
+  deps: Deps,
+  options: WorkflowOptions<C> = {}
+): PromiseWorkflow<Deps, C> => {
+  const execute = async <T>(runName: string | undefined, fn: WorkflowFn<T, Deps>, runOptions?: RunOptions<C>) => {
     const own = runOptions?.snapshot !== undefined || runOptions?.resumeState !== undefined
-    const resumeState: unknown = own ? runOptions?.resumeState : options.resumeState
+    const option: unknown = own ? runOptions?.resumeState : options.resumeState
     const snapshot = own ? runOptions?.snapshot : undefined
+    const createContext = runOptions?.createContext ?? options.createContext
+    // called first, as in the reference: a throw rejects the run before any event
+    const context: unknown = createContext === undefined ? undefined : await createContext()
+    const onEvent = (runOptions?.onEvent ?? options.onEvent) as Handler | undefined
+    const workflowId = runName ?? crypto.randomUUID()
+    const tail: EventTail = context === undefined ? { workflowName: name } : { context, workflowName: name }
+    const started = typeof option === "function"
+    const resumeState = started ? await resolveResumeState(option as () => unknown, workflowId, tail, context, onEvent) : option
     const prepared = Entries.isResumeState(resumeState) ? Entries.forRun(resumeState) : undefined
     const given = prepared?.given ?? new Map<string, LiveEntry>()
     const run: RunState = {
-      workflowId: runName ?? crypto.randomUUID(),
-      workflowName: name,
+      workflowId,
+      context,
+      tail,
+      started,
       resuming: resumeState !== undefined || snapshot !== undefined,
       given,
       executed: new Map(),
-      onEvent: runOptions?.onEvent ?? options.onEvent
+      onEvent
     }
     // the default runtime: the run needs no services (a ManagedRuntime cost ~2 µs more per run)
     const { result, resumeState: state } = await runOrReject(
@@ -412,11 +498,11 @@ export const createWorkflow = <Deps>(name: string, deps: Deps, options: Workflow
   }
   const runWithState = (...args: Array<unknown>): Promise<RunWithStateResult<unknown>> =>
     typeof args[0] === "string"
-      ? execute(args[0], args[1] as WorkflowFn<unknown, Deps>, args[2] as RunOptions | undefined)
-      : execute(undefined, args[0] as WorkflowFn<unknown, Deps>, args[1] as RunOptions | undefined)
+      ? execute(args[0], args[1] as WorkflowFn<unknown, Deps>, args[2] as RunOptions<C> | undefined)
+      : execute(undefined, args[0] as WorkflowFn<unknown, Deps>, args[1] as RunOptions<C> | undefined)
   return {
     name,
-    runWithState: runWithState as PromiseWorkflow<Deps>["runWithState"],
-    run: ((...args: Array<unknown>) => runWithState(...args).then(({ result }) => result)) as PromiseWorkflow<Deps>["run"]
+    runWithState: runWithState as PromiseWorkflow<Deps, C>["runWithState"],
+    run: ((...args: Array<unknown>) => runWithState(...args).then(({ result }) => result)) as PromiseWorkflow<Deps, C>["run"]
   }
 }

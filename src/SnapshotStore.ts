@@ -9,7 +9,7 @@
  * reference's API) are views over those rows. A backend that can fence (claim, checkpoint, finish,
  * cancel) serves `Workflow.runDurable`; one that cannot (a five-method adapter) serves `save` / `load` only.
  */
-import { Context, Effect, Either, Layer, Option, ParseResult, Schema } from "effect"
+import { Context, Effect, Either, Layer, Option, ParseResult, Schema, Stream } from "effect"
 import { keyedLock } from "./internal/keyedLock.js"
 import { checkEntries, decodeStored, fromStoredJson, loneSurrogate, normalizeStored, type StoredJson, withSteps } from "./internal/stored.js"
 import * as ResumeState from "./ResumeState.js"
@@ -211,13 +211,30 @@ export interface SnapshotStoreService {
   readonly finish: (
     id: string,
     owner: string,
-    status: "completed" | "failed",
+    status: "completed" | "failed" | "dead",
     output: Snapshot.StepResult
   ) => Effect.Effect<boolean, StoreError>
   /** Gives the lease up (an interrupted run), so that the next claim takes it at once. */
   readonly release: (id: string, owner: string) => Effect.Effect<void, StoreError>
   /** Marks a `pending` or `running` run `cancelled`; false when there is no such run. */
   readonly cancel: (id: string) => Effect.Effect<boolean, StoreError>
+
+  // -------------------------------------------------------------------------------------------
+  // Workers (the SQL and memory stores): StoreError "Unsupported" elsewhere.
+
+  /** Whether this store serves workers (`start`, `claimDue`, `retry`). */
+  readonly queues: boolean
+  /** Creates a `pending` run unless `id` exists; true when created. */
+  readonly start: (run: {
+    readonly id: string
+    readonly workflow: string
+    readonly version: string | undefined
+    readonly input: string | undefined
+  }) => Effect.Effect<boolean, StoreError>
+  readonly claimDue: (request: ClaimDue) => Effect.Effect<ReadonlyArray<DueRun>, StoreError>
+  readonly retry: (id: string) => Effect.Effect<boolean, StoreError>
+  /** Emits when a run may have become due; `Stream.never` where the store cannot tell (workers poll). */
+  readonly wakeups: Stream.Stream<void>
 }
 
 export class SnapshotStore extends Context.Tag("effect-resume/SnapshotStore")<SnapshotStore, SnapshotStoreService>() {}
@@ -340,6 +357,8 @@ export interface Backend {
   readonly list: (query: ListQuery) => Effect.Effect<ReadonlyArray<ListEntry>, StoreError>
   /** Run records and fenced writes; a backend without them cannot serve `runDurable`. */
   readonly runs?: RunBackend | undefined
+  /** Queued runs and batch claims; a backend without them cannot serve workers. */
+  readonly workers?: WorkerBackend | undefined
 }
 
 export interface RunBackend {
@@ -351,6 +370,49 @@ export interface RunBackend {
   readonly finish: (id: string, owner: string, status: RunStatus, output: string) => Effect.Effect<boolean, StoreError>
   readonly release: (id: string, owner: string) => Effect.Effect<void, StoreError>
   readonly cancel: (id: string) => Effect.Effect<boolean, StoreError>
+}
+
+/** A run a worker claimed: its record's fields a worker needs to run it. */
+export interface DueRun {
+  readonly id: string
+  readonly workflow: string
+  readonly version: string | undefined
+  /** The claim's attempt (a take-back by the same worker id and a graceful release do not count). */
+  readonly attempts: number
+  readonly input: Snapshot.JsonValue | undefined
+  /** `Workflow.retry` of a failed run: its failed steps execute again. */
+  readonly retryFailed: boolean
+}
+
+export interface ClaimDue {
+  /** The (name, version) pairs this worker serves: only their runs are claimed. */
+  readonly workflows: ReadonlyArray<{ readonly name: string; readonly version: string | undefined }>
+  /** This incarnation's owner token; it starts with `ownerPrefix`. */
+  readonly owner: string
+  /** Owner tokens of every incarnation of this worker id: their runs are taken back at once. */
+  readonly ownerPrefix: string
+  readonly leaseMs: number
+  readonly limit: number
+}
+
+/** What workers need beyond durable runs: queued runs, a batch claim of due runs, and revival. */
+export interface WorkerBackend {
+  /** Creates a `pending` run unless one exists under `id`; true when created. Wakes workers where it can. */
+  readonly start: (run: {
+    readonly id: string
+    readonly workflow: string
+    readonly version: string | undefined
+    readonly input: string | undefined
+  }) => Effect.Effect<boolean, StoreError>
+  /**
+   * Claims up to `limit` due runs of the given workflows: pending ones, running ones whose lease expired,
+   * and running ones held by an earlier incarnation of this worker. Many workers never claim one run twice.
+   */
+  readonly claimDue: (request: ClaimDue, idPrefix: string) => Effect.Effect<ReadonlyArray<DueRun>, StoreError>
+  /** `dead` becomes `pending` (attempts from 0); `failed` becomes `pending`, its failed steps to run again. */
+  readonly retry: (id: string) => Effect.Effect<boolean, StoreError>
+  /** Emits when a run is started or released (Postgres LISTEN/NOTIFY); absent where only polling works. */
+  readonly wakeups?: Stream.Stream<void> | undefined
 }
 
 const checkLimit = (limit: number | undefined): Effect.Effect<void, StoreError> =>
@@ -458,6 +520,14 @@ export const make = (backend: Backend, options: { readonly prefix?: string | und
           `Durable runs need the ${fencingStores}.`
       })
     )
+  const workers = backend.workers
+  const unsupportedWorkers = (op: string) =>
+    Effect.fail(
+      new StoreError({
+        reason: "Unsupported",
+        message: `${options.name} cannot ${op}: workers need the MemoryStore, SqliteStore, PgStore, LibsqlStore or SqlStore.`
+      })
+    )
   const withRuns = <A>(op: string, id: string, f: (runs: RunBackend, stored: string) => Effect.Effect<A, StoreError>) =>
     runs === undefined ? unsupported(op) : Effect.flatMap(storedId(id), (stored) => f(runs, stored)).pipe(span(op, id))
   return SnapshotStore.of({
@@ -522,7 +592,24 @@ export const make = (backend: Backend, options: { readonly prefix?: string | und
     finish: (id, owner, status, output) =>
       withRuns("finish", id, (runs, stored) => runs.finish(stored, owner, status, JSON.stringify(output))),
     release: (id, owner) => withRuns("release", id, (runs, stored) => runs.release(stored, owner)),
-    cancel: (id) => withRuns("cancel", id, (runs, stored) => runs.cancel(stored))
+    cancel: (id) => withRuns("cancel", id, (runs, stored) => runs.cancel(stored)),
+    queues: workers !== undefined,
+    start: (run) =>
+      workers === undefined
+        ? unsupportedWorkers("start runs")
+        : Effect.flatMap(storedId(run.id), (stored) => workers.start({ ...run, id: stored })).pipe(span("start", run.id)),
+    claimDue: (request) =>
+      workers === undefined
+        ? unsupportedWorkers("claim due runs")
+        : Effect.map(
+          workers.claimDue(request, prefix),
+          (due) => prefix === "" ? due : due.map((run) => ({ ...run, id: run.id.slice(prefix.length) }))
+        ).pipe(span("claimDue")),
+    retry: (id) =>
+      workers === undefined
+        ? unsupportedWorkers("retry runs")
+        : Effect.flatMap(storedId(id), (stored) => workers.retry(stored)).pipe(span("retry", id)),
+    wakeups: workers?.wakeups ?? Stream.never
   })
 }
 

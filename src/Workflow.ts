@@ -2,7 +2,7 @@
  * Workflows and steps. A step's outcome is recorded under its key; a resumed run replays recorded
  * outcomes instead of executing the step's effect again.
  */
-import { Cause, Context, Data, Deferred, Duration, Effect, Either, Exit, Option, type Schema } from "effect"
+import { Cause, Context, Data, Deferred, Duration, Effect, Either, Exit, Option, Schedule, type Schema } from "effect"
 import { isPrechecked, type RunContext, runStep, type StepOptions } from "./internal/stepCache.js"
 import { encodeInput, encodeOutcome, replayOutcome } from "./internal/runOutput.js"
 import { describeIssues } from "./internal/issues.js"
@@ -16,7 +16,9 @@ import {
   Cancelled,
   type DurableFailure,
   LeaseLost,
+  RunDead,
   RunLocked,
+  RunNotFound,
   RunOptionsError,
   type StepFailure,
   VersionMismatch
@@ -29,7 +31,9 @@ export {
   type DurableFailure,
   LeaseLost,
   ReplayedDefect,
+  RunDead,
   RunLocked,
+  RunNotFound,
   RunOptionsError,
   StepCodecError,
   type StepFailure,
@@ -64,6 +68,11 @@ export interface MakeOptions<A = any, E = any, I = any> {
   readonly success?: Schema.Schema<A, any>
   /** Encodes the workflow's own typed errors, so a failed run returns an instance of its class. */
   readonly error?: Schema.Schema<E, any>
+  /**
+   * How many claims after a crash or an expired lease a run gets before a worker marks it `dead`
+   * (default: the worker's). A step that fails is recorded and replays: such a run ends `failed`, not `dead`.
+   */
+  readonly maxAttempts?: number
 }
 
 /**
@@ -400,6 +409,45 @@ export const runDurable = <A, E, R, I>(
         yield* Effect.sleep(Duration.millis(races))
       }
     }
+    return yield* executeClaimed(workflow, {
+      id,
+      owner,
+      attempt: claimed.attempt,
+      leaseMs,
+      existed: claimed.existed,
+      input: options.input as I,
+      onEvent: options.onEvent,
+      retryFailed: options.retryFailed
+    })
+  })
+
+/** A run this process has claimed: its lease is held under `owner`. */
+export interface ClaimedRun<I> {
+  readonly id: string
+  readonly owner: string
+  readonly attempt: number
+  readonly leaseMs: number
+  /** Whether the run had a record before the claim (so it may have steps to replay). */
+  readonly existed: boolean
+  readonly input: I
+  readonly onEvent?: EventHandler | undefined
+  readonly retryFailed?: boolean | undefined
+}
+
+/**
+ * Runs a claimed run to its end under its lease: replays its recorded steps, checkpoints each new one
+ * in one fenced statement, renews the lease by heartbeat, and records the outcome. Used by runDurable
+ * and by workers, which claim runs in batches.
+ */
+export const executeClaimed = <A, E, R, I>(
+  workflow: Workflow<A, E, R, I>,
+  claimed: ClaimedRun<I>
+): Effect.Effect<A, E | StepFailure | StoreError | DurableFailure, Exclude<R, WorkflowRun> | SnapshotStore> =>
+  Effect.gen(function*() {
+    const store = yield* SnapshotStore
+    const { id, leaseMs, owner } = claimed
+    const options = claimed
+    const schemas = workflow.options
     const attempt = claimed.attempt
 
     const loaded = claimed.existed ? yield* store.loadSteps(id) : ResumeState.empty
@@ -482,3 +530,80 @@ export const runDurable = <A, E, R, I>(
 /** Marks a pending or running run `cancelled`: its owner stops at its next checkpoint. False when no such run. */
 export const cancel = (id: string): Effect.Effect<boolean, StoreError, SnapshotStore> =>
   Effect.flatMap(SnapshotStore, (store) => store.cancel(id))
+
+// ---------------------------------------------------------------------------------------------
+// Queued runs: started anywhere, run by a worker (see Worker.ts)
+
+/**
+ * Creates a `pending` run of `workflow` under `id` and returns at once; a worker serving the workflow
+ * (by name and version) runs it. Idempotent per id: starting an id that exists changes nothing.
+ */
+export const start = <A, E, R, I>(
+  workflow: Workflow<A, E, R, I>,
+  options: { readonly id: string } & InputOption<I>
+): Effect.Effect<string, StoreError | RunOptionsError, SnapshotStore> =>
+  Effect.gen(function*() {
+    const store = yield* SnapshotStore
+    const input = encodeInput(workflow.options.input, options.input, workflow.name)
+    if (!input.ok) return yield* Effect.fail(optionsError("InvalidInput", input.message))
+    yield* store.start({ id: options.id, workflow: workflow.name, version: workflow.version, input: input.value })
+    return options.id
+  })
+
+/**
+ * The run's outcome if it has ended: None while it is pending or running; its result, or its error
+ * (typed by the workflow's Schemas), once it has. `Cancelled` / `RunDead` for a run that ended so.
+ */
+export const poll = <A, E, R, I>(
+  workflow: Workflow<A, E, R, I>,
+  id: string
+): Effect.Effect<Option.Option<A>, E | StepFailure | StoreError | Cancelled | RunDead | RunNotFound, SnapshotStore> =>
+  Effect.flatMap(SnapshotStore, (store) => store.getRun(id)).pipe(
+    Effect.flatMap(Option.match({
+      onNone: (): Effect.Effect<Option.Option<A>, E | StepFailure | Cancelled | RunDead | RunNotFound> =>
+        Effect.fail(new RunNotFound({ runId: id, message: `No run is recorded under "${id}"` })),
+      onSome: (run): Effect.Effect<Option.Option<A>, E | StepFailure | Cancelled | RunDead | RunNotFound> => {
+        switch (run.status) {
+          case "cancelled":
+            return Effect.fail(new Cancelled({ runId: id, message: `Run "${id}" was cancelled` }))
+          case "dead":
+            return Effect.fail(
+              new RunDead({ runId: id, attempts: run.attempts, message: `Run "${id}" is dead after ${run.attempts} attempts` })
+            )
+          case "completed":
+          case "failed":
+            if (run.output !== undefined) {
+              return Effect.map(replayOutcome(workflow.name, workflow.options, run.output) as Effect.Effect<A, E | StepFailure>, Option.some)
+            }
+        }
+        return Effect.succeedNone
+      }
+    }))
+  )
+
+/** Waits for the run to end and returns its result (or fails with its error), as `poll` tells it. */
+export const result = <A, E, R, I>(
+  workflow: Workflow<A, E, R, I>,
+  id: string,
+  options?: { readonly pollInterval?: Duration.DurationInput }
+): Effect.Effect<A, E | StepFailure | StoreError | Cancelled | RunDead | RunNotFound, SnapshotStore> =>
+  poll(workflow, id).pipe(
+    Effect.flatMap(Option.match({ onNone: () => Effect.fail(notYet), onSome: Effect.succeed })),
+    Effect.retry({
+      while: (error) => error === notYet,
+      schedule: Schedule.exponential("10 millis", 1.5).pipe(
+        Schedule.union(Schedule.spaced(options?.pollInterval ?? Duration.millis(500)))
+      )
+    })
+  ) as Effect.Effect<A, E | StepFailure | StoreError | Cancelled | RunDead | RunNotFound, SnapshotStore>
+
+// a marker, never seen outside `result`
+const notYet = new RunNotFound({ runId: "", message: "the run has not ended yet" })
+
+/**
+ * Revives a run: a `dead` one goes back to `pending` with its attempts from 0; a `failed` one goes back
+ * to `pending` and the worker that takes it re-executes its failed steps (as `retryFailed`) and goes on.
+ * False when the run is neither.
+ */
+export const retry = (id: string): Effect.Effect<boolean, StoreError, SnapshotStore> =>
+  Effect.flatMap(SnapshotStore, (store) => store.retry(id))

@@ -83,3 +83,16 @@ export class VersionMismatch extends Schema.TaggedError<VersionMismatch>()("Vers
 
 /** What `runDurable` adds to a workflow's own errors. */
 export type DurableFailure = RunLocked | LeaseLost | Cancelled | VersionMismatch
+
+/** The run crashed more often than its `maxAttempts` allow and was left for inspection: `Workflow.retry` revives it. */
+export class RunDead extends Schema.TaggedError<RunDead>()("RunDead", {
+  runId: Schema.String,
+  attempts: Schema.Number,
+  message: Schema.String
+}) {}
+
+/** No run is recorded under the id (`Workflow.result` / `poll` / `retry`). */
+export class RunNotFound extends Schema.TaggedError<RunNotFound>()("RunNotFound", {
+  runId: Schema.String,
+  message: Schema.String
+}) {}

@@ -178,7 +178,7 @@ describe("PgStore", () => {
       const sql = yield* SqlClient.SqlClient
       // each migration ran exactly once
       const migrations = yield* sql<{ migration_id: number }>`SELECT migration_id FROM ${sql(`${table}_migrations`)} ORDER BY migration_id`
-      expect(migrations.map((m) => m.migration_id)).toEqual([1])
+      expect(migrations.map((m) => m.migration_id)).toEqual([1, 2])
     }).pipe(Effect.provide(raw)))
 
   it.scopedLive("a mixed-case table name is used lowercased, and restarts fine", () =>

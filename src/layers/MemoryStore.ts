@@ -3,16 +3,18 @@
  * state never shares objects with the saved one, exactly as with a database. A run is a record plus its
  * steps, one entry each, as the SQL store keeps them one row each; the clock is the process's.
  */
-import { Effect, Layer, Option } from "effect"
+import { Effect, Layer, Option, PubSub, Stream } from "effect"
 import type * as Snapshot from "../Snapshot.js"
 import {
+  type DueRun,
   LoadedWithSteps,
   make as makeService,
   type RunBackend,
   type RunRecord,
   type RunStatus,
   SnapshotStore,
-  type SnapshotStoreService
+  type SnapshotStoreService,
+  type WorkerBackend
 } from "../SnapshotStore.js"
 
 interface Row {
@@ -32,6 +34,7 @@ interface Row {
   completedAt: string | undefined
   input: string | undefined
   output: string | undefined
+  retryFailed: boolean
   /** Breaks ties between writes in the same millisecond: newest first means last written first. */
   seq: number
 }
@@ -40,9 +43,11 @@ interface Row {
 export interface Data {
   readonly rows: Map<string, Row>
   seq: number
+  /** Started and released runs are published here: workers of stores over this data wake at once. */
+  readonly wake: PubSub.PubSub<void>
 }
 
-export const makeData = (): Data => ({ rows: new Map(), seq: 0 })
+export const makeData = (): Data => ({ rows: new Map(), seq: 0, wake: Effect.runSync(PubSub.sliding<void>(1)) })
 
 export interface MemoryStoreOptions {
   readonly prefix?: string | undefined
@@ -69,6 +74,7 @@ const record = (id: string, row: Row): RunRecord => ({
 export const make = (options: MemoryStoreOptions = {}): SnapshotStoreService => {
   const data = options.data ?? makeData()
   const rows = data.rows
+  const wake = () => void data.wake.unsafeOffer(undefined)
   const touch = (row: Row) => {
     row.updatedAt = new Date().toISOString()
     row.seq = ++data.seq
@@ -89,6 +95,7 @@ export const make = (options: MemoryStoreOptions = {}): SnapshotStoreService => 
       completedAt: undefined,
       input: undefined,
       output: undefined,
+      retryFailed: false,
       seq: ++data.seq
     }
     rows.set(id, row)
@@ -148,14 +155,19 @@ export const make = (options: MemoryStoreOptions = {}): SnapshotStoreService => 
         row.status = status
         row.output = output
         row.owner = undefined
+        row.retryFailed = false
         touch(row)
         row.completedAt = row.updatedAt
         return true
       }),
+    // a graceful release does not count as an attempt
     release: (id, owner) =>
       Effect.sync(() => {
-        const row = owned(id, owner)
-        if (row !== undefined) row.owner = undefined
+        const row = rows.get(id)
+        if (row === undefined || row.owner !== owner) return
+        row.owner = undefined
+        row.attempts = Math.max(row.attempts - 1, 0)
+        wake()
       }),
     cancel: (id) =>
       Effect.sync(() => {
@@ -167,6 +179,64 @@ export const make = (options: MemoryStoreOptions = {}): SnapshotStoreService => 
         row.completedAt = row.updatedAt
         return true
       })
+  }
+  const workers: WorkerBackend = {
+    start: (run) =>
+      Effect.sync(() => {
+        if (rows.has(run.id)) return false
+        const row = create(run.id, "pending")
+        row.workflow = run.workflow
+        row.version = run.version
+        row.input = run.input
+        wake()
+        return true
+      }),
+    claimDue: (request, idPrefix) =>
+      Effect.sync(() => {
+        const now = Date.now()
+        const serves = (row: Row) => request.workflows.some((w) => w.name === row.workflow && w.version === row.version)
+        const previousIncarnation = (row: Row) =>
+          row.owner !== undefined && row.owner !== request.owner && row.owner.startsWith(request.ownerPrefix)
+        const due = Array.from(rows)
+          .filter(([id, row]) =>
+            id.startsWith(idPrefix) && serves(row) &&
+            (row.status === "pending" || (row.status === "running" && (!leased(row, now) || previousIncarnation(row))))
+          )
+          .sort(([, a], [, b]) => a.seq - b.seq)
+          .slice(0, request.limit)
+        return due.map(([id, row]): DueRun => {
+          if (!(row.owner !== undefined && row.owner.startsWith(request.ownerPrefix))) row.attempts++
+          row.status = "running"
+          row.owner = request.owner
+          row.leaseUntil = now + request.leaseMs
+          row.completedAt = undefined
+          row.output = undefined
+          touch(row)
+          return {
+            id,
+            workflow: row.workflow!,
+            version: row.version,
+            attempts: row.attempts,
+            input: row.input === undefined ? undefined : JSON.parse(row.input) as Snapshot.JsonValue,
+            retryFailed: row.retryFailed
+          }
+        })
+      }),
+    retry: (id) =>
+      Effect.sync(() => {
+        const row = rows.get(id)
+        if (row === undefined || (row.status !== "failed" && row.status !== "dead")) return false
+        row.retryFailed = row.status === "failed"
+        if (row.status === "dead") row.attempts = 0
+        row.status = "pending"
+        row.output = undefined
+        row.completedAt = undefined
+        row.owner = undefined
+        touch(row)
+        wake()
+        return true
+      }),
+    wakeups: Stream.fromPubSub(data.wake).pipe(Stream.as(undefined))
   }
   return makeService({
     save: (id, state, status) =>
@@ -218,7 +288,8 @@ export const make = (options: MemoryStoreOptions = {}): SnapshotStoreService => 
             ...(row.workflow === undefined ? {} : { workflow: row.workflow })
           }))
       ),
-    runs
+    runs,
+    workers
   }, { prefix: options.prefix, name: "MemoryStore" })
 }
 

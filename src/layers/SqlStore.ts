@@ -9,9 +9,11 @@
  * (in Postgres by a data-modifying WITH, in SQLite by a trigger on the step row).
  */
 import { SqlClient, type SqlError } from "@effect/sql"
-import { Cause, Effect, Layer, Option } from "effect"
+import { Cause, Effect, Layer, Option, Stream } from "effect"
 import type * as Snapshot from "../Snapshot.js"
 import {
+  type ClaimDue,
+  type DueRun,
   LoadedWithSteps,
   make as makeService,
   type RunBackend,
@@ -19,9 +21,10 @@ import {
   type RunStatus,
   SnapshotStore,
   type SnapshotStoreService,
-  StoreError
+  StoreError,
+  type WorkerBackend
 } from "../SnapshotStore.js"
-import { migrate, sequenceName, stepsTable } from "./sqlSchema.js"
+import { migrate, sequenceName, stepsTable, wakeChannel } from "./sqlSchema.js"
 
 export interface SqlStoreOptions {
   /** Table name, a plain identifier (letters, digits, `_`). Default `effect_resume_runs`. */
@@ -162,6 +165,25 @@ const toRecord = (id: string, row: RunRow): Effect.Effect<RunRecord, StoreError>
     })
   )
 
+interface DueRow {
+  readonly id: string
+  readonly workflow: string
+  readonly version: string | null
+  readonly attempts: number | string
+  readonly input: unknown
+  readonly retry_failed: number | string
+}
+
+const toDueRun = (row: DueRow): Effect.Effect<DueRun, StoreError> =>
+  Effect.map(parse(`The input of run "${row.id}"`, row.input), (input) => ({
+    id: row.id,
+    workflow: row.workflow,
+    version: optionalText(row.version),
+    attempts: Number(row.attempts),
+    input: input as Snapshot.JsonValue | undefined,
+    retryFailed: Number(row.retry_failed) === 1
+  }))
+
 export const make = (options: SqlStoreOptions = {}): Effect.Effect<SnapshotStoreService, StoreError, SqlClient.SqlClient> =>
   Effect.gen(function*() {
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
@@ -234,10 +256,59 @@ export const make = (options: SqlStoreOptions = {}): Effect.Effect<SnapshotStore
 
     const renew = q(`UPDATE ${t} SET lease_until = ${leaseUntil}
       WHERE id = {id} AND owner = {owner} AND status = 'running' RETURNING 1 AS ok`)
-    const finish = q(`UPDATE ${t} SET status = {status}, output = ${json("output")}, owner = NULL, lease_until = NULL,
+    const finish = q(`UPDATE ${t} SET status = {status}, output = ${json("output")}, owner = NULL, lease_until = NULL, retry_failed = 0,
         completed_at = ${now}, updated_at = ${now}, seq = ${nextSeq}
       WHERE id = {id} AND owner = {owner} AND status = 'running' RETURNING 1 AS ok`)
-    const release = q(`UPDATE ${t} SET owner = NULL, lease_until = NULL WHERE id = {id} AND owner = {owner}`)
+    // A graceful release does not count as an attempt; on Postgres it wakes a worker to take the run
+    const notify = (rows: string) => pg ? `SELECT pg_notify('${wakeChannel(table)}', id) AS ok FROM ${rows}` : ""
+    const release = pg
+      ? q(`WITH released AS (UPDATE ${t} SET owner = NULL, lease_until = NULL, attempts = GREATEST(attempts - 1, 0)
+          WHERE id = {id} AND owner = {owner} RETURNING id) ${notify("released")}`)
+      : q(`UPDATE ${t} SET owner = NULL, lease_until = NULL, attempts = MAX(attempts - 1, 0) WHERE id = {id} AND owner = {owner}`)
+    const start = q(`${pg ? "WITH started AS (" : ""}INSERT INTO ${t} (id, workflow, version, status, attempts, lease_ms, created_at,
+        updated_at, seq, input)
+      VALUES ({id}, {workflow}, {version}, 'pending', 0, 0, ${now}, ${now}, ${nextSeq}, ${json("input")})
+      ON CONFLICT (id) DO NOTHING RETURNING id${pg ? `) ${notify("started")}` : ""}`)
+    const retry = q(`${pg ? "WITH retried AS (" : ""}UPDATE ${t} SET status = 'pending',
+        retry_failed = CASE WHEN status = 'failed' THEN 1 ELSE 0 END,
+        attempts = CASE WHEN status = 'dead' THEN 0 ELSE attempts END,
+        output = NULL, completed_at = NULL, owner = NULL, lease_until = NULL, updated_at = ${now}, seq = ${nextSeq}
+      WHERE id = {id} AND status IN ('failed', 'dead') RETURNING id${pg ? `) ${notify("retried")}` : ""}`)
+    // Due: pending; running with no live owner; or held by an earlier incarnation of this worker id
+    const mine = (column: string) => `substr(${column}, 1, length(${pg ? "{ownerPrefix}::text" : "{ownerPrefix}"})) = {ownerPrefix}`
+    const claimDue = (request: ClaimDue, idPrefix: string) => {
+      const params: Params = {
+        owner: request.owner,
+        ownerPrefix: request.ownerPrefix,
+        leaseMs: request.leaseMs,
+        limit: request.limit,
+        idPrefix
+      }
+      const served = request.workflows.map((workflow, i) => {
+        params[`w${i}`] = workflow.name
+        params[`v${i}`] = workflow.version ?? null
+        return `(workflow = {w${i}} AND version ${pg ? "IS NOT DISTINCT FROM" : "IS"} {v${i}})`
+      })
+      const due = `(status = 'pending' OR (status = 'running' AND (owner IS NULL OR lease_until <= ${now}
+          OR (${mine("owner")} AND owner <> {owner}))))
+        AND (${served.join(" OR ") || "1 = 0"})
+        ${idPrefix === "" ? "" : `AND substr(id, 1, length(${pg ? "{idPrefix}::text" : "{idPrefix}"})) = {idPrefix}`}`
+      const set = `status = 'running', owner = {owner}, lease_ms = ${pg ? "{leaseMs}::int" : "{leaseMs}"},
+        lease_until = ${leaseUntil}, updated_at = ${now}, seq = ${nextSeq}, completed_at = NULL, output = NULL,
+        attempts = attempts + CASE WHEN owner IS NOT NULL AND ${mine("owner")} THEN 0 ELSE 1 END`
+      const returning = `RETURNING id, workflow, version, attempts, input, retry_failed`
+      // Postgres: the rows are locked as they are picked, and rows another worker is claiming are skipped.
+      // SQLite: one writer at a time, so the pick and the update are one atomic statement anyway.
+      const text = pg
+        ? `UPDATE ${t} SET ${set}
+          FROM (SELECT id AS due_id FROM ${t} WHERE ${due} ORDER BY seq LIMIT {limit}::int FOR UPDATE SKIP LOCKED) d
+          WHERE id = d.due_id ${returning}`
+        : `UPDATE ${t} SET ${set} WHERE id IN (SELECT id FROM ${t} WHERE ${due} ORDER BY seq LIMIT {limit}) ${returning}`
+      return q(text)<DueRow>(params).pipe(
+        Effect.mapError(queryError("claimDue")),
+        Effect.flatMap((rows) => Effect.forEach(rows, toDueRun))
+      )
+    }
     const cancel = q(`UPDATE ${t} SET status = 'cancelled', owner = NULL, lease_until = NULL, completed_at = ${now},
         updated_at = ${now}, seq = ${nextSeq}
       WHERE id = {id} AND status IN ('running', 'pending') RETURNING 1 AS ok`)
@@ -304,6 +375,27 @@ export const make = (options: SqlStoreOptions = {}): Effect.Effect<SnapshotStore
       cancel: (id) => cancel({ id }).pipe(Effect.map(affected), Effect.mapError(queryError("cancel")))
     }
 
+    // Postgres clients (PgClient) can LISTEN: started and released runs wake workers at once
+    const client = sql as SqlClient.SqlClient & { readonly listen?: (channel: string) => Stream.Stream<string, SqlError.SqlError> }
+    const workers: WorkerBackend = {
+      start: (run) =>
+        start({ id: run.id, workflow: run.workflow, version: run.version ?? null, input: run.input ?? null }).pipe(
+          Effect.map(affected),
+          Effect.mapError(queryError("start"))
+        ),
+      claimDue,
+      retry: (id) => retry({ id }).pipe(Effect.map(affected), Effect.mapError(queryError("retry"))),
+      wakeups: pg && typeof client.listen === "function"
+        ? client.listen(wakeChannel(table)).pipe(
+          Stream.as(undefined),
+          // a dropped LISTEN connection: workers still poll; listen again after a pause
+          Stream.catchAll(() => Stream.empty),
+          Stream.concat(Stream.fromEffect(Effect.sleep("1 second")).pipe(Stream.drain)),
+          Stream.forever
+        )
+        : undefined
+    }
+
     return makeService({
       save: (id, state, status) =>
         transaction(
@@ -367,7 +459,8 @@ export const make = (options: SqlStoreOptions = {}): Effect.Effect<SnapshotStore
             }))
           )
         ),
-      runs
+      runs,
+      workers
     }, { prefix: options.prefix, name: "SqlStore" })
   })
 

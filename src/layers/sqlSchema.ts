@@ -14,6 +14,8 @@ import { isBusy } from "../internal/sqliteBusy.js"
 
 export const stepsTable = (table: string) => `${table}_steps`
 export const sequenceName = (table: string) => `${table}_seq`
+/** The Postgres NOTIFY channel on which started and released runs wake workers. */
+export const wakeChannel = (table: string) => `${table}_wake`
 
 /** SQLite has no DML in a WITH clause: a step row written by its owner renews the run's lease by trigger. */
 const sqliteLeaseTriggers = (table: string) => {
@@ -78,7 +80,9 @@ export const migrate = (table: string): Effect.Effect<void, SqlError.SqlError | 
     const pg = sql.onDialectOrElse({ pg: () => true, orElse: () => false })
     const migrations = `${table}_migrations`
     const all = {
-      "1_runs": Effect.forEach(ddl(table, pg), (statement) => sql.unsafe(statement), { discard: true })
+      "1_runs": Effect.forEach(ddl(table, pg), (statement) => sql.unsafe(statement), { discard: true }),
+      // `Workflow.retry` of a failed run: the worker that takes it re-executes its failed steps
+      "2_retry_failed": sql.unsafe(`ALTER TABLE "${table}" ADD COLUMN retry_failed integer NOT NULL DEFAULT 0`)
     }
     const run = Migrator.make({})({ loader: Migrator.fromRecord(all), table: migrations })
     if (pg) {

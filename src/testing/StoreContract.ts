@@ -503,11 +503,11 @@ export const suite = (
             // A's lease is live: B cannot claim
             expect(yield* store.claim({ id, workflow: "w", version: undefined, owner: "B", leaseMs: 50, input: undefined, reopenFailed: false }))
               .toEqual(Option.none())
-            // A gives the lease up (as a paused owner's runs out); B takes the run over
+            // A gives the lease up (a graceful release: it does not count as an attempt); B takes the run over
             yield* store.release(id, "A")
             expect(
               yield* store.claim({ id, workflow: "w", version: undefined, owner: "B", leaseMs: 60_000, input: undefined, reopenFailed: false })
-            ).toEqual(Option.some(2))
+            ).toEqual(Option.some(1))
             expect(yield* checkpoint("A", "b", 99)).toBe(false)
             expect(yield* store.renew(id, "A", 60_000)).toBe(false)
             expect(yield* store.finish(id, "A", "completed", { ok: true, value: 99 })).toBe(false)
@@ -515,7 +515,7 @@ export const suite = (
             const state = yield* store.loadSteps(id)
             expect([...state.steps.keys()]).toEqual(["a", "b"])
             expect(state.steps.get("b")?.result).toEqual({ ok: true, value: 2 })
-            expect(Option.getOrThrow(yield* store.getRun(id))).toMatchObject({ owner: "B", attempts: 2, leased: true })
+            expect(Option.getOrThrow(yield* store.getRun(id))).toMatchObject({ owner: "B", attempts: 1, leased: true })
           })
         ))
 

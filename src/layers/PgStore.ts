@@ -1,6 +1,7 @@
 /**
  * PostgreSQL through `@effect/sql-pg` (node-pg pool), an optional peer dependency loaded when the
- * layer is built. Bodies are stored as `jsonb`, so they can be queried in place (`body->>'kind'`);
+ * layer is built. Documents, steps, inputs and outputs are stored as `json` (the text as written, key
+ * order kept), queryable in place (`body->>'kind'`);
  * updated_at is the server's `now()`.
  */
 import { SqlError } from "@effect/sql/SqlError"

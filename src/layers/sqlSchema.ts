@@ -34,7 +34,9 @@ const sqliteLeaseTriggers = (table: string) => {
 const ddl = (table: string, pg: boolean): ReadonlyArray<string> => {
   const steps = stepsTable(table)
   const time = pg ? "timestamptz" : "TEXT"
-  const json = pg ? "jsonb" : "TEXT"
+  // json, not jsonb: it keeps the text as written (key order, "\u0000" in strings), and costs no
+  // conversion on the hot path; it is still queryable in place (`body->>'kind'`)
+  const json = pg ? "json" : "TEXT"
   return [
     `CREATE TABLE IF NOT EXISTS "${table}" (
       id text PRIMARY KEY NOT NULL,

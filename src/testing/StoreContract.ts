@@ -593,6 +593,49 @@ export const suite = (
           })
         ))
 
+      it.scopedLive("many runs checkpointing at once (group commit) all land, each step once, fenced per run", () =>
+        durable((store) =>
+          Effect.gen(function*() {
+            const p = scope()
+            const { counts, track } = counter()
+            const wf = Workflow.make("together", (input: { readonly n: number }) =>
+              Effect.forEach(Array.from({ length: 10 }, (_, i) => i), (i) =>
+                Workflow.step(`s${i}`, track(`${input.n}:${i}`, input.n * 100 + i))))
+            const runs = Array.from({ length: 20 }, (_, n) => n)
+            const results = yield* Effect.forEach(runs, (n) => Workflow.runDurable(wf, { id: `${p}${n}`, input: { n } }), {
+              concurrency: "unbounded"
+            })
+            expect(results).toEqual(runs.map((n) => Array.from({ length: 10 }, (_, i) => n * 100 + i)))
+            expect(counts.size).toBe(200)
+            expect([...counts.values()].every((c) => c === 1)).toBe(true)
+            for (const n of runs) {
+              const state = yield* store.loadSteps(`${p}${n}`)
+              expect([...state.steps.keys()]).toEqual(Array.from({ length: 10 }, (_, i) => `s${i}`))
+            }
+            // a write by an owner that lost its run matches nothing, while its neighbours in the batch land
+            const claimAs = (id: string, owner: string) =>
+              store.claim({ id, workflow: "w", version: undefined, owner, leaseMs: 60_000, input: undefined, reopenFailed: false })
+            yield* claimAs(`${p}mine`, "me")
+            yield* claimAs(`${p}theirs`, "them")
+            const write = (id: string, owner: string) =>
+              store.checkpoint({
+                id,
+                owner,
+                attempt: 1,
+                key: "k",
+                position: 1,
+                entry: JSON.stringify({ result: { ok: true, value: owner } }),
+                durationMs: 1,
+                leaseMs: 60_000
+              })
+            const written = yield* Effect.all([write(`${p}mine`, "me"), write(`${p}theirs`, "me"), write(`${p}theirs`, "them")], {
+              concurrency: "unbounded"
+            })
+            expect(written).toEqual([true, false, true])
+            expect((yield* store.loadSteps(`${p}theirs`)).steps.get("k")?.result).toEqual({ ok: true, value: "them" })
+          })
+        ), 60_000)
+
       it.scopedLive("a failed run returns its recorded error from the record; retryFailed re-executes the failed step", () =>
         durable((store) =>
           Effect.gen(function*() {

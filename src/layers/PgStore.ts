@@ -24,6 +24,10 @@ export interface PgStoreOptions extends SqlStore.SqlStoreOptions {
 // The part of node-pg's Pool used here (node-pg ships no types of its own).
 interface Pool {
   query(text: string): Promise<unknown>
+  query(
+    config: { readonly name: string; readonly text: string; readonly values: ReadonlyArray<unknown> },
+    callback: (error: Error | undefined, result: { readonly rows: ReadonlyArray<unknown> }) => void
+  ): void
   end(): Promise<void>
   on(event: "error", listener: (error: unknown) => void): unknown
 }
@@ -113,6 +117,20 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
       }),
       (pool) => Effect.promise(() => pool.end()).pipe(Effect.interruptible, Effect.timeoutOption(1000))
     )
+    // the pool once open: the run's statements go to it directly, as named prepared statements
+    let open: Pool | undefined
+    const executor: SqlStore.PreparedExecutor = (name, text, values) =>
+      Effect.async((resume) => {
+        if (open === undefined) {
+          return resume(Effect.fail(new SqlError({ cause: new Error("the pool is closed"), message: "Failed to acquire connection" })))
+        }
+        open.query({ name, text, values }, (error, result) =>
+          resume(
+            error === undefined || error === null
+              ? Effect.succeed(result.rows)
+              : Effect.fail(new SqlError({ cause: error, message: "Failed to execute statement" }))
+          ))
+      })
     const connected = Effect.tap(pool, (pool) =>
       Effect.tryPromise({
         try: () => pool.query("SELECT 1"),
@@ -121,13 +139,16 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
         Effect.timeoutFail({
           duration: connectTimeout,
           onTimeout: () => new SqlError({ cause: new Error("Connection timed out"), message: "PgClient: Connection timed out" })
-        })
+        }),
+        Effect.zipRight(Effect.acquireRelease(Effect.sync(() => (open = pool)), () => Effect.sync(() => (open = undefined))))
       ))
     return SqlStore.layerOver(
       options,
       // `connected` yields node-pg's Pool, typed above only by the part used here
       PgClient.layerFromPool({ acquire: connected as never, applicationName: "effect-resume" }),
-      connectionError(url)
+      connectionError(url),
+      undefined,
+      executor
     )
   }))
 

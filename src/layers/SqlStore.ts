@@ -110,10 +110,32 @@ const parseSteps = (
 type Params = Record<string, string | number | null>
 
 /**
- * A statement written once with `{name}` placeholders, compiled to the dialect's positional form
- * (`$1` on Postgres, where a name used twice is one parameter; `?` elsewhere, repeated).
+ * Runs one statement as a named prepared statement, bypassing the `SqlClient` (PgStore gives one over
+ * its node-pg pool): Postgres then parses and plans the run's statements once per connection instead of
+ * on every call, which for the checkpoint's WITH ... UPDATE ... INSERT is most of its cost beyond the commit.
  */
-const prepare = (sql: SqlClient.SqlClient, pg: boolean, text: string) => {
+export type PreparedExecutor = (
+  name: string,
+  text: string,
+  params: ReadonlyArray<unknown>
+) => Effect.Effect<ReadonlyArray<any>, SqlError.SqlError>
+
+// A stable name per statement text (FNV-1a): a connection keeps each named statement it has prepared
+const statementName = (text: string): string => {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i)
+    hash = Math.imul(hash, 0x01000193)
+  }
+  return `effect_resume_${(hash >>> 0).toString(16)}_${text.length}`
+}
+
+/**
+ * A statement written once with `{name}` placeholders, compiled to the dialect's positional form
+ * (`$1` on Postgres, where a name used twice is one parameter; `?` elsewhere, repeated). With an
+ * executor, it runs as a named prepared statement.
+ */
+const prepare = (sql: SqlClient.SqlClient, pg: boolean, text: string, executor?: PreparedExecutor) => {
   const names: Array<string> = []
   const compiled = text.replace(/\{(\w+)\}/g, (_, name: string) => {
     if (!pg) {
@@ -125,7 +147,12 @@ const prepare = (sql: SqlClient.SqlClient, pg: boolean, text: string) => {
     names.push(name)
     return `$${names.length}`
   })
-  return <A extends object = Record<string, unknown>>(params: Params) =>
+  if (executor !== undefined) {
+    const name = statementName(compiled)
+    return <A extends object = Record<string, unknown>>(params: Params): Effect.Effect<ReadonlyArray<A>, SqlError.SqlError> =>
+      executor(name, compiled, names.map((n) => params[n] ?? null))
+  }
+  return <A extends object = Record<string, unknown>>(params: Params): Effect.Effect<ReadonlyArray<A>, SqlError.SqlError> =>
     sql.unsafe<A>(compiled, names.map((name) => params[name] ?? null))
 }
 
@@ -186,7 +213,10 @@ const toDueRun = (row: DueRow): Effect.Effect<DueRun, StoreError> =>
     retryFailed: Number(row.retry_failed) === 1
   }))
 
-export const make = (options: SqlStoreOptions = {}): Effect.Effect<SnapshotStoreService, StoreError, SqlClient.SqlClient> =>
+export const make = (
+  options: SqlStoreOptions = {},
+  executor?: PreparedExecutor
+): Effect.Effect<SnapshotStoreService, StoreError, SqlClient.SqlClient> =>
   Effect.gen(function*() {
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
     const pg = sql.onDialectOrElse({ pg: () => true, orElse: () => false })
@@ -219,12 +249,14 @@ export const make = (options: SqlStoreOptions = {}): Effect.Effect<SnapshotStore
     const free = `(${t}.owner IS NULL OR ${t}.lease_until <= ${now})`
     const leased = `(owner IS NOT NULL AND lease_until > ${now}) AS leased`
     const q = (text: string) => prepare(sql, pg, text)
+    // the statements of a run's every step; the others (transactions among them) go through the SqlClient
+    const hot = (text: string) => prepare(sql, pg, text, executor)
 
-    const getRun = q(`SELECT ${runColumns}, ${leased} FROM ${t} WHERE id = {id}`)
+    const getRun = hot(`SELECT ${runColumns}, ${leased} FROM ${t} WHERE id = {id}`)
     const getRunAndBody = q(`SELECT ${runColumns}, ${leased}, body FROM ${t} WHERE id = {id}`)
-    const getSteps = q(`SELECT step_key, entry FROM ${steps} WHERE run_id = {id} ORDER BY position`)
+    const getSteps = hot(`SELECT step_key, entry FROM ${steps} WHERE run_id = {id} ORDER BY position`)
 
-    const claim = q(`INSERT INTO ${t} AS r (id, workflow, version, status, owner, lease_ms, lease_until, attempts,
+    const claim = hot(`INSERT INTO ${t} AS r (id, workflow, version, status, owner, lease_ms, lease_until, attempts,
         created_at, updated_at, seq, input)
       VALUES ({id}, {workflow}, {version}, 'running', {owner}, ${pg ? "{leaseMs}::int" : "{leaseMs}"}, ${leaseUntil}, 1, ${now}, ${now}, ${nextSeq},
         ${json("input")})
@@ -239,7 +271,7 @@ export const make = (options: SqlStoreOptions = {}): Effect.Effect<SnapshotStore
       RETURNING attempts`)
 
     const checkpoint = pg
-      ? q(`WITH r AS (
+      ? hot(`WITH r AS (
           UPDATE ${t} SET lease_until = ${leaseUntil}, updated_at = now()
           WHERE id = {id} AND owner = {owner} AND status = 'running' RETURNING id)
         INSERT INTO ${steps} AS s (run_id, step_key, position, entry, started_at, completed_at, attempt, owner)
@@ -259,7 +291,7 @@ export const make = (options: SqlStoreOptions = {}): Effect.Effect<SnapshotStore
     // Many checkpoints in one statement (group commit): each written only while its owner owns its run
     const checkpointColumns = ["id", "owner", "key", "position", "entry", "durationMs", "attempt", "leaseMs"] as const
     const pgTypes = ["text", "text", "text", "bigint", "json", "float8", "int", "int"]
-    const manyCheckpoints = new Map<number, ReturnType<typeof q>>()
+    const manyCheckpoints = new Map<number, ReturnType<typeof hot>>()
     const checkpointMany = (n: number) => {
       const cached = manyCheckpoints.get(n)
       if (cached !== undefined) return cached
@@ -270,7 +302,7 @@ export const make = (options: SqlStoreOptions = {}): Effect.Effect<SnapshotStore
           completed_at = excluded.completed_at, attempt = excluded.attempt, owner = excluded.owner
         RETURNING run_id, step_key, owner`
       const statement = pg
-        ? q(`WITH v (run_id, owner, step_key, position, entry, duration_ms, attempt, lease_ms) AS (${values}),
+        ? hot(`WITH v (run_id, owner, step_key, position, entry, duration_ms, attempt, lease_ms) AS (${values}),
           r AS (
             UPDATE ${t} AS run SET lease_until = now() + v.lease_ms * interval '1 millisecond', updated_at = now()
             FROM v WHERE run.id = v.run_id AND run.owner = v.owner AND run.status = 'running' RETURNING run.id)
@@ -319,9 +351,9 @@ export const make = (options: SqlStoreOptions = {}): Effect.Effect<SnapshotStore
       maxBatch: 200
     })
 
-    const renew = q(`UPDATE ${t} SET lease_until = ${leaseUntil}
+    const renew = hot(`UPDATE ${t} SET lease_until = ${leaseUntil}
       WHERE id = {id} AND owner = {owner} AND status = 'running' RETURNING 1 AS ok`)
-    const finish = q(`UPDATE ${t} SET status = {status}, output = ${json("output")}, owner = NULL, lease_until = NULL, retry_failed = 0,
+    const finish = hot(`UPDATE ${t} SET status = {status}, output = ${json("output")}, owner = NULL, lease_until = NULL, retry_failed = 0,
         completed_at = ${now}, updated_at = ${now}, seq = ${nextSeq}
       WHERE id = {id} AND owner = {owner} AND status = 'running' RETURNING 1 AS ok`)
     // A graceful release does not count as an attempt; on Postgres it wakes a worker to take the run
@@ -529,12 +561,13 @@ export const layerOver = <E>(
   options: SqlStoreOptions,
   client: Layer.Layer<SqlClient.SqlClient, E>,
   connectionError: (error: unknown) => StoreError,
-  prepareClient: Effect.Effect<void, StoreError, SqlClient.SqlClient> = Effect.void
+  prepareClient: Effect.Effect<void, StoreError, SqlClient.SqlClient> = Effect.void,
+  executor?: PreparedExecutor
 ): Layer.Layer<SnapshotStore, StoreError> =>
   Layer.unwrapEffect(
     Effect.as(
       validateTable(options.table),
-      Layer.effect(SnapshotStore, Effect.zipRight(prepareClient, make(options))).pipe(
+      Layer.effect(SnapshotStore, Effect.zipRight(prepareClient, make(options, executor))).pipe(
         Layer.provide(Layer.mapError(client, connectionError)),
         Layer.catchAllCause((cause) => {
           if (Cause.isInterruptedOnly(cause)) return Layer.failCause(cause)

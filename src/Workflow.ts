@@ -322,7 +322,7 @@ export const runDurable = <A, E, R, I>(
   options: DurableOptions<I>
 ): Effect.Effect<
   A,
-  E | StepFailure | StoreError | DurableFailure | RunOptionsError,
+  E | StepFailure | StoreError | DurableFailure | RunDead | RunOptionsError,
   Exclude<R, WorkflowRun> | SnapshotStore
 > =>
   Effect.gen(function*() {
@@ -364,6 +364,11 @@ export const runDurable = <A, E, R, I>(
         }
         if (run.status === "cancelled") {
           return yield* Effect.fail(new Cancelled({ runId: id, message: `Run "${id}" was cancelled` }))
+        }
+        if (run.status === "dead") {
+          return yield* Effect.fail(
+            new RunDead({ runId: id, attempts: run.attempts, message: `Run "${id}" is dead after ${run.attempts} attempts: Workflow.retry revives it` })
+          )
         }
         if (run.output !== undefined && (run.status === "completed" || (run.status === "failed" && options.retryFailed !== true))) {
           return yield* replayed(run.output)
@@ -505,7 +510,6 @@ export const executeClaimed = <A, E, R, I>(
       Deferred.await(stop)
     ).pipe(
       Effect.either,
-      Effect.zipLeft(Effect.void),
       (racing) => Effect.scoped(Effect.zipRight(Effect.forkScoped(heartbeat), racing)),
       // interrupted from outside: the lease is given up, so a new call resumes the run at once
       Effect.onInterrupt(() => Effect.ignore(store.release(id, owner)))

@@ -157,6 +157,7 @@ for (const [name, storeLayer] of stores) {
         yield* startWorker({ workflows: [wf], workerId: "pod-c", pollInterval: "20 millis" }, scope)
         const dead = yield* Effect.flip(Workflow.result(wf, id))
         expect(dead).toMatchObject({ _tag: "RunDead", runId: id, attempts: 3 })
+        expect(yield* Effect.flip(Workflow.runDurable(wf, { id }))).toMatchObject({ _tag: "RunDead", runId: id })
         expect(yield* Workflow.retry(id)).toBe(true)
         expect(yield* Workflow.result(wf, id)).toBe("ok")
         expect(Option.getOrThrow(yield* SnapshotStore.getRun(id))).toMatchObject({ status: "completed", attempts: 1 })

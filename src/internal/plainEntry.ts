@@ -6,7 +6,19 @@
  */
 import { Schema } from "effect"
 import * as Snapshot from "../Snapshot.js"
-import { deeperThan, maxDepth } from "./json.js"
+import { maxDepth } from "./json.js"
+
+// For what JSON.parse made (no cycles, plain arrays and objects): recursion bounded by `limit` itself
+const parsedDeeperThan = (u: unknown, limit: number): boolean => {
+  if (typeof u !== "object" || u === null) return false
+  if (limit <= 0) return true
+  if (Array.isArray(u)) {
+    for (let i = 0; i < u.length; i++) if (parsedDeeperThan(u[i], limit - 1)) return true
+    return false
+  }
+  for (const key in u) if (parsedDeeperThan((u as Record<string, unknown>)[key], limit - 1)) return true
+  return false
+}
 
 const isJsonValue = Schema.is(Snapshot.JsonValue)
 
@@ -30,7 +42,7 @@ export const isPlainOkEntry = (entry: unknown, parsed = false): boolean => {
     if (!Object.hasOwn(ok, "value")) return true
     const value = ok.value
     if (!parsed) return isJsonValue(value)
-    return typeof value !== "object" || value === null || !deeperThan(value, maxDepth - 2)
+    return typeof value !== "object" || value === null || !parsedDeeperThan(value, maxDepth - 2)
   } catch {
     return false
   }

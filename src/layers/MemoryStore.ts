@@ -30,7 +30,8 @@ interface Row {
   leaseUntil: number
   attempts: number
   createdAt: string
-  updatedAt: string
+  /** Epoch ms, formatted when read: a checkpoint touches it on every step. */
+  updatedAt: number
   completedAt: string | undefined
   input: string | undefined
   output: string | undefined
@@ -65,7 +66,7 @@ const record = (id: string, row: Row): RunRecord => ({
   leased: leased(row, Date.now()),
   attempts: row.attempts,
   createdAt: row.createdAt,
-  updatedAt: row.updatedAt,
+  updatedAt: new Date(row.updatedAt).toISOString(),
   completedAt: row.completedAt,
   input: row.input === undefined ? undefined : JSON.parse(row.input) as Snapshot.JsonValue,
   output: row.output === undefined ? undefined : JSON.parse(row.output) as Snapshot.StepResult
@@ -76,7 +77,7 @@ export const make = (options: MemoryStoreOptions = {}): SnapshotStoreService => 
   const rows = data.rows
   const wake = () => void data.wake.unsafeOffer(undefined)
   const touch = (row: Row) => {
-    row.updatedAt = new Date().toISOString()
+    row.updatedAt = Date.now()
     row.seq = ++data.seq
   }
   const create = (id: string, status: RunStatus): Row => {
@@ -91,7 +92,7 @@ export const make = (options: MemoryStoreOptions = {}): SnapshotStoreService => 
       leaseUntil: 0,
       attempts: 0,
       createdAt: now,
-      updatedAt: now,
+      updatedAt: Date.parse(now),
       completedAt: undefined,
       input: undefined,
       output: undefined,
@@ -157,7 +158,7 @@ export const make = (options: MemoryStoreOptions = {}): SnapshotStoreService => 
         row.owner = undefined
         row.retryFailed = false
         touch(row)
-        row.completedAt = row.updatedAt
+        row.completedAt = new Date(row.updatedAt).toISOString()
         return true
       }),
     // a graceful release does not count as an attempt
@@ -176,7 +177,7 @@ export const make = (options: MemoryStoreOptions = {}): SnapshotStoreService => 
         row.status = "cancelled"
         row.owner = undefined
         touch(row)
-        row.completedAt = row.updatedAt
+        row.completedAt = new Date(row.updatedAt).toISOString()
         return true
       })
   }
@@ -283,7 +284,7 @@ export const make = (options: MemoryStoreOptions = {}): SnapshotStoreService => 
           .slice(0, limit)
           .map(([id, row]) => ({
             id,
-            updatedAt: row.updatedAt,
+            updatedAt: new Date(row.updatedAt).toISOString(),
             status: row.status,
             ...(row.workflow === undefined ? {} : { workflow: row.workflow })
           }))

@@ -9,7 +9,7 @@
  * update the row in place (a HOT update) on every step.
  */
 import { Migrator, SqlClient, type SqlError } from "@effect/sql"
-import { Data, Effect, Schedule } from "effect"
+import { Cause, Data, Effect, Schedule } from "effect"
 import { isBusy } from "../internal/sqliteBusy.js"
 
 export const stepsTable = (table: string) => `${table}_steps`
@@ -87,33 +87,51 @@ export const migrate = (table: string): Effect.Effect<void, SqlError.SqlError | 
       "2_retry_failed": sql.unsafe(`ALTER TABLE "${table}" ADD COLUMN retry_failed integer NOT NULL DEFAULT 0`)
     }
     const run = Migrator.make({})({ loader: Migrator.fromRecord(all), table: migrations })
-    if (pg) {
-      // The pg Migrator creates its table with a racy `select regclass` then CREATE TABLE: concurrent
-      // starts (several pods) serialize on an advisory lock, and the table exists before it looks.
-      return sql.withTransaction(
-        sql`SELECT pg_advisory_xact_lock(hashtext(${`effect-resume:${table}`}))`.pipe(
-          Effect.zipRight(sql`CREATE TABLE IF NOT EXISTS ${sql(migrations)} (
-            migration_id integer primary key,
-            created_at timestamp with time zone not null default now(),
-            name text not null
-          )`),
-          Effect.zipRight(run)
-        )
-      ).pipe(Effect.asVoid)
-    }
-    // The Migrator takes a failed insert into its table for "another process is migrating" and returns
-    // at once, before that process commits: processes opening one new SQLite file together then found
-    // no table ("no such table"). Run it until its table records every migration, waiting meanwhile.
-    return run.pipe(
-      Effect.zipRight(sql<{ id: unknown }>`SELECT MAX(migration_id) AS id FROM ${sql(migrations)}`),
-      Effect.flatMap(([row]) =>
-        Number(row?.id ?? 0) >= Object.keys(all).length ? Effect.void : Effect.fail(new MigratedElsewhere())
-      ),
-      Effect.retry({
-        while: (error) => error instanceof MigratedElsewhere || isBusy(error),
-        schedule: Schedule.spaced("20 millis").pipe(Schedule.upTo("30 seconds"))
-      }),
-      Effect.catchTag("MigratedElsewhere", () =>
-        Effect.dieMessage("another process started migrating the database and did not finish within 30 seconds"))
+    // Every start after the first finds all migrations recorded: one read, no lock, no Migrator. (Its
+    // text is its own: SQLite's client caches a statement that failed to prepare, "no such table", by text.)
+    const recorded = sql<{ latest: unknown }>`SELECT MAX(migration_id) AS latest FROM ${sql(migrations)}`.pipe(
+      Effect.map(([row]) => Number(row?.latest ?? 0) >= Object.keys(all).length),
+      // no such table yet (SQLite's driver dies on a statement it cannot prepare): migrate
+      Effect.catchAllCause((cause) => Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : Effect.succeed(false))
     )
+    return Effect.flatMap(recorded, (done) => done ? Effect.void : migrateNow(sql, pg, table, migrations, run, all))
   })
+
+const migrateNow = (
+  sql: SqlClient.SqlClient,
+  pg: boolean,
+  table: string,
+  migrations: string,
+  run: Effect.Effect<unknown, SqlError.SqlError | Migrator.MigrationError, SqlClient.SqlClient>,
+  all: Record<string, unknown>
+): Effect.Effect<void, SqlError.SqlError | Migrator.MigrationError, SqlClient.SqlClient> => {
+  if (pg) {
+    // The pg Migrator creates its table with a racy `select regclass` then CREATE TABLE: concurrent
+    // starts (several pods) serialize on an advisory lock, and the table exists before it looks.
+    return sql.withTransaction(
+      sql`SELECT pg_advisory_xact_lock(hashtext(${`effect-resume:${table}`}))`.pipe(
+        Effect.zipRight(sql`CREATE TABLE IF NOT EXISTS ${sql(migrations)} (
+          migration_id integer primary key,
+          created_at timestamp with time zone not null default now(),
+          name text not null
+        )`),
+        Effect.zipRight(run)
+      )
+    ).pipe(Effect.asVoid)
+  }
+  // The Migrator takes a failed insert into its table for "another process is migrating" and returns
+  // at once, before that process commits: processes opening one new SQLite file together then found
+  // no table ("no such table"). Run it until its table records every migration, waiting meanwhile.
+  return run.pipe(
+    Effect.zipRight(sql<{ id: unknown }>`SELECT MAX(migration_id) AS id FROM ${sql(migrations)}`),
+    Effect.flatMap(([row]) =>
+      Number(row?.id ?? 0) >= Object.keys(all).length ? Effect.void : Effect.fail(new MigratedElsewhere())
+    ),
+    Effect.retry({
+      while: (error) => error instanceof MigratedElsewhere || isBusy(error),
+      schedule: Schedule.spaced("20 millis").pipe(Schedule.upTo("30 seconds"))
+    }),
+    Effect.catchTag("MigratedElsewhere", () =>
+      Effect.dieMessage("another process started migrating the database and did not finish within 30 seconds"))
+  )
+}

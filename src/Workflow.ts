@@ -492,7 +492,10 @@ export const executeClaimed = <A, E, R, I>(
         durationMs,
         leaseMs
       })).pipe(
-        Effect.catchAll((error) => Effect.zipRight(halt(error), Effect.die(new CheckpointFailed({ error }))))
+        Effect.catchAll((error) => Effect.zipRight(halt(error), Effect.die(new CheckpointFailed({ error })))),
+        // The step's effect has run: its checkpoint is not cut short by an interruption (a worker's
+        // shutdown), or the next owner would run the step again
+        Effect.uninterruptible
       )
     }
 

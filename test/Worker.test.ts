@@ -164,6 +164,22 @@ for (const [name, storeLayer] of stores) {
         yield* Scope.close(scope, Exit.void)
       })))
 
+    it.live("a restarted worker takes back its own runs before older due ones", () =>
+      withStore(Effect.gen(function*() {
+        const store = yield* SnapshotStore.SnapshotStore
+        const tag = fresh("takeback")
+        const wf = Workflow.make(tag, Workflow.step("a", Effect.succeed(1)))
+        const workflows = [{ name: tag, version: undefined }]
+        const first = yield* Workflow.start(wf, { id: fresh("old") })
+        const second = yield* Workflow.start(wf, { id: fresh("newer") })
+        const claim = (owner: string) => store.claimDue({ workflows, owner, ownerPrefix: "worker:pod-a/", leaseMs: 60_000, limit: 1 })
+        // pod-a's first incarnation holds the older run and dies; the newer one is pending
+        expect((yield* claim("worker:pod-a/1")).map((r) => r.id)).toEqual([first])
+        // its next incarnation, with one free slot, takes its own run back first, not counting an attempt
+        expect((yield* claim("worker:pod-a/2")).map((r) => [r.id, r.attempts])).toEqual([[first, 1]])
+        expect((yield* claim("worker:pod-a/2")).map((r) => [r.id, r.attempts])).toEqual([[second, 1]])
+      })))
+
     it.live("a run whose step always fails ends failed, not dead; retry re-executes the failed step", () =>
       withStore(Effect.gen(function*() {
         let approve = false

@@ -203,7 +203,8 @@ export const make = (options: MemoryStoreOptions = {}): SnapshotStoreService => 
             id.startsWith(idPrefix) && serves(row) &&
             (row.status === "pending" || (row.status === "running" && (!leased(row, now) || previousIncarnation(row))))
           )
-          .sort(([, a], [, b]) => a.seq - b.seq)
+          // its previous incarnation's runs first (it takes them back at once), then the oldest
+          .sort(([, a], [, b]) => Number(previousIncarnation(b)) - Number(previousIncarnation(a)) || a.seq - b.seq)
           .slice(0, request.limit)
         return due.map(([id, row]): DueRun => {
           if (!(row.owner !== undefined && row.owner.startsWith(request.ownerPrefix))) row.attempts++

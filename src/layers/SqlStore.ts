@@ -394,13 +394,15 @@ export const make = (
         lease_until = ${leaseUntil}, updated_at = ${now}, seq = ${nextSeq}, completed_at = NULL, output = NULL,
         attempts = attempts + CASE WHEN owner IS NOT NULL AND ${mine("owner")} THEN 0 ELSE 1 END`
       const returning = `RETURNING id, workflow, version, attempts, input, retry_failed`
+      // its previous incarnation's runs first (it takes them back at once), then the oldest
+      const order = `CASE WHEN owner IS NOT NULL AND ${mine("owner")} THEN 0 ELSE 1 END, seq`
       // Postgres: the rows are locked as they are picked, and rows another worker is claiming are skipped.
       // SQLite: one writer at a time, so the pick and the update are one atomic statement anyway.
       const text = pg
         ? `UPDATE ${t} SET ${set}
-          FROM (SELECT id AS due_id FROM ${t} WHERE ${due} ORDER BY seq LIMIT {limit}::int FOR UPDATE SKIP LOCKED) d
+          FROM (SELECT id AS due_id FROM ${t} WHERE ${due} ORDER BY ${order} LIMIT {limit}::int FOR UPDATE SKIP LOCKED) d
           WHERE id = d.due_id ${returning}`
-        : `UPDATE ${t} SET ${set} WHERE id IN (SELECT id FROM ${t} WHERE ${due} ORDER BY seq LIMIT {limit}) ${returning}`
+        : `UPDATE ${t} SET ${set} WHERE id IN (SELECT id FROM ${t} WHERE ${due} ORDER BY ${order} LIMIT {limit}) ${returning}`
       return q(text)<DueRow>(params).pipe(
         Effect.mapError(queryError("claimDue")),
         Effect.flatMap((rows) => Effect.forEach(rows, toDueRun))

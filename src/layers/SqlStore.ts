@@ -156,6 +156,17 @@ const prepare = (sql: SqlClient.SqlClient, pg: boolean, text: string, executor?:
     sql.unsafe<A>(compiled, names.map((name) => params[name] ?? null))
 }
 
+/**
+ * As `prepare`, for the statements of a run's every step: without the `sql.execute` span @effect/sql
+ * puts on each statement, which costs more than a SQLite INSERT (it captures a stack trace).
+ */
+const prepareHot = (sql: SqlClient.SqlClient, pg: boolean, text: string, executor?: PreparedExecutor) => {
+  const statement = prepare(sql, pg, text, executor)
+  if (executor !== undefined) return statement
+  return <A extends object = Record<string, unknown>>(params: Params): Effect.Effect<ReadonlyArray<A>, SqlError.SqlError> =>
+    Effect.withTracerEnabled(statement<A>(params), false)
+}
+
 const runColumns = `id, workflow, version, status, owner, attempts, created_at, updated_at, completed_at, input, output`
 
 interface RunRow {
@@ -250,7 +261,7 @@ export const make = (
     const leased = `(owner IS NOT NULL AND lease_until > ${now}) AS leased`
     const q = (text: string) => prepare(sql, pg, text)
     // the statements of a run's every step; the others (transactions among them) go through the SqlClient
-    const hot = (text: string) => prepare(sql, pg, text, executor)
+    const hot = (text: string) => prepareHot(sql, pg, text, executor)
 
     const getRun = hot(`SELECT ${runColumns}, ${leased} FROM ${t} WHERE id = {id}`)
     const getRunAndBody = q(`SELECT ${runColumns}, ${leased}, body FROM ${t} WHERE id = {id}`)

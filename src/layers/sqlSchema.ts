@@ -69,7 +69,7 @@ const ddl = (table: string, pg: boolean): ReadonlyArray<string> => {
       attempt integer NOT NULL DEFAULT 0,
       owner text,
       PRIMARY KEY (run_id, step_key)
-    )`,
+    )${pg ? "" : " WITHOUT ROWID"}`,
     ...(pg ? [`CREATE SEQUENCE IF NOT EXISTS "${sequenceName(table)}"`] : sqliteLeaseTriggers(table))
   ]
 }

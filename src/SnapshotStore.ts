@@ -387,10 +387,15 @@ export interface DueRun {
 export interface ClaimDue {
   /** The (name, version) pairs this worker serves: only their runs are claimed. */
   readonly workflows: ReadonlyArray<{ readonly name: string; readonly version: string | undefined }>
-  /** This incarnation's owner token; it starts with `ownerPrefix`. */
+  /**
+   * The owner token of this claim: new for every claim, so that an execution that lost its run never
+   * passes the fence again when the same worker takes the run back. It starts with `incarnationPrefix`.
+   */
   readonly owner: string
-  /** Owner tokens of every incarnation of this worker id: their runs are taken back at once. */
+  /** Owner tokens of every incarnation of this worker id: runs of another incarnation are taken back at once. */
   readonly ownerPrefix: string
+  /** Owner tokens of this incarnation (it starts with `ownerPrefix`): its own live runs are not taken back. */
+  readonly incarnationPrefix: string
   readonly leaseMs: number
   readonly limit: number
 }

@@ -65,16 +65,19 @@ export const make = <R>(options: WorkerOptions<R>): Effect.Effect<void, StoreErr
     const leaseMs = Duration.toMillis(Duration.decode(options.lease ?? Workflow.defaultLease))
     const pollInterval = Duration.decode(options.pollInterval ?? Duration.seconds(1))
     const workerId = options.workerId ?? `${hostname()}-${process.pid}`
-    // The owner token names this incarnation; the prefix names every incarnation of the worker id
+    // Owner tokens: `worker:<id>/<incarnation>/<claim>`. The worker id part lets a restarted worker take
+    // back its dead incarnation's runs; the claim part is new for every claim, so that an execution that
+    // lost its run (to a twin with the same id, say) never passes the fence again when it comes back here.
     const ownerPrefix = `worker:${workerId}/`
-    const owner = ownerPrefix + crypto.randomUUID()
+    const incarnationPrefix = `${ownerPrefix}${crypto.randomUUID()}/`
+    let claims = 0
     const workflows = options.workflows.map((w) => ({ name: w.name, version: w.version }))
 
     const running = yield* FiberSet.make()
     let inFlight = 0
     const wake = yield* Queue.sliding<void>(1)
 
-    const execute = (due: DueRun): Effect.Effect<void, never, Exclude<R, Workflow.WorkflowRun>> => {
+    const execute = (due: DueRun, owner: string): Effect.Effect<void, never, Exclude<R, Workflow.WorkflowRun>> => {
       const workflow = served.get(key(due.workflow, due.version))!
       const limit = workflow.options.maxAttempts ?? maxAttempts
       if (due.attempts > limit) {
@@ -114,14 +117,15 @@ export const make = <R>(options: WorkerOptions<R>): Effect.Effect<void, StoreErr
       while (true) {
         const free = concurrency - inFlight
         if (free > 0) {
-          const due = yield* store.claimDue({ workflows, owner, ownerPrefix, leaseMs, limit: free }).pipe(
+          const owner = `${incarnationPrefix}${++claims}`
+          const due = yield* store.claimDue({ workflows, owner, ownerPrefix, incarnationPrefix, leaseMs, limit: free }).pipe(
             Effect.catchAll((error) => Effect.as(Effect.logWarning("effect-resume worker: claiming due runs failed", error), []))
           )
           for (const run of due) {
             inFlight++
             yield* FiberSet.run(
               running,
-              Effect.ensuring(execute(run), Effect.sync(() => {
+              Effect.ensuring(execute(run, owner), Effect.sync(() => {
                 inFlight--
                 wake.unsafeOffer(undefined)
               }))

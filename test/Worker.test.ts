@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Layer, Option, Schema, Scope } from "effect"
+import { SqlClient } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { Deferred, Effect, Exit, Layer, Option, Redacted, Schema, Scope } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -141,7 +143,7 @@ for (const [name, storeLayer] of stores) {
         const workflows = [{ name: tag, version: undefined }]
         // an incarnation of "pod-a" claims the run and dies (its lease stays live)
         const claim = (owner: string, ownerPrefix: string) =>
-          store.claimDue({ workflows, owner, ownerPrefix, leaseMs: 60_000, limit: 10 })
+          store.claimDue({ workflows, owner, ownerPrefix, incarnationPrefix: owner, leaseMs: 60_000, limit: 10 })
         expect((yield* claim("worker:pod-a/1", "worker:pod-a/")).map((r) => [r.id, r.attempts])).toEqual([[id, 1]])
         // another worker cannot take it while the lease lives; pod-a's next incarnation takes it back at once, not counted
         expect(yield* claim("worker:pod-b/1", "worker:pod-b/")).toEqual([])
@@ -172,7 +174,8 @@ for (const [name, storeLayer] of stores) {
         const workflows = [{ name: tag, version: undefined }]
         const first = yield* Workflow.start(wf, { id: fresh("old") })
         const second = yield* Workflow.start(wf, { id: fresh("newer") })
-        const claim = (owner: string) => store.claimDue({ workflows, owner, ownerPrefix: "worker:pod-a/", leaseMs: 60_000, limit: 1 })
+        const claim = (owner: string) =>
+          store.claimDue({ workflows, owner, ownerPrefix: "worker:pod-a/", incarnationPrefix: owner, leaseMs: 60_000, limit: 1 })
         // pod-a's first incarnation holds the older run and dies; the newer one is pending
         expect((yield* claim("worker:pod-a/1")).map((r) => r.id)).toEqual([first])
         // its next incarnation, with one free slot, takes its own run back first, not counting an attempt
@@ -224,4 +227,38 @@ describe("workers: configuration", () => {
       const error = yield* Effect.flip(Effect.scoped(Layer.build(Worker.layer({ workflows: [wf] }).pipe(Layer.provide(adapter)))))
       expect(error).toMatchObject({ _tag: "StoreError", reason: "Unsupported" })
     }))
+})
+
+describe("workers on PgStore: two live workers wrongly given one id", () => {
+  it.live("take runs from each other (LeaseLost), but never commit a step twice", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      // every overwrite of a step row (a second commit of one step) is recorded here
+      yield* sql`CREATE TABLE IF NOT EXISTS step_overwrites (run_id text, step_key text, old_owner text, new_owner text)`
+      yield* sql.unsafe(`CREATE OR REPLACE FUNCTION record_overwrite() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN INSERT INTO step_overwrites VALUES (OLD.run_id, OLD.step_key, OLD.owner, NEW.owner); RETURN NEW; END $$`)
+      yield* sql.unsafe(`CREATE OR REPLACE TRIGGER record_overwrite BEFORE UPDATE ON effect_resume_runs_steps
+        FOR EACH ROW EXECUTE FUNCTION record_overwrite()`)
+      const { counts, track } = tracker()
+      const tag = fresh("twins")
+      const wf = Workflow.make(tag, (input: { readonly n: number }) =>
+        Effect.forEach(["a", "b", "c", "d", "e"], (key) =>
+          Workflow.step(key, Effect.zipRight(Effect.sleep("5 millis"), track(`${input.n}:${key}`, key)))))
+      const ids = yield* Effect.forEach(Array.from({ length: 12 }, (_, n) => n), (n) => Workflow.start(wf, { id: fresh(`t${n}`), input: { n } }))
+      const scopes = yield* Effect.forEach([1, 2], () => Scope.make())
+      // one id, two live processes' worth of workers: each sees the other's runs as its own dead incarnation's
+      yield* Effect.forEach(scopes, (scope) => startWorker({ workflows: [wf], workerId: "twin", concurrency: 4, pollInterval: "10 millis" }, scope))
+      const results = yield* Effect.forEach(ids, (id) => Workflow.result(wf, id).pipe(Effect.timeout("30 seconds")), { concurrency: "unbounded" })
+      expect(results.every((r) => r.join("") === "abcde")).toBe(true)
+      yield* Effect.forEach(scopes, (scope) => Scope.close(scope, Exit.void))
+      const overwrites = yield* sql`SELECT * FROM step_overwrites WHERE run_id = ANY(${ids})`
+      expect(overwrites).toEqual([])
+      // side effects may have run twice (a step in flight when its run was taken), commits never
+      expect(counts.size).toBe(60)
+      yield* sql.unsafe(`DROP TRIGGER record_overwrite ON effect_resume_runs_steps`)
+    }).pipe(
+      Effect.provide(PgStore.layer({ url: pgUrl })),
+      Effect.provide(PgClient.layer({ url: Redacted.make(pgUrl), maxConnections: 2 })),
+      Effect.scoped
+    ), 60_000)
 })

@@ -197,7 +197,7 @@ export const make = (options: MemoryStoreOptions = {}): SnapshotStoreService => 
         const now = Date.now()
         const serves = (row: Row) => request.workflows.some((w) => w.name === row.workflow && w.version === row.version)
         const previousIncarnation = (row: Row) =>
-          row.owner !== undefined && row.owner !== request.owner && row.owner.startsWith(request.ownerPrefix)
+          row.owner !== undefined && row.owner.startsWith(request.ownerPrefix) && !row.owner.startsWith(request.incarnationPrefix)
         const due = Array.from(rows)
           .filter(([id, row]) =>
             id.startsWith(idPrefix) && serves(row) &&

@@ -383,11 +383,17 @@ export const make = (
         output = NULL, completed_at = NULL, owner = NULL, lease_until = NULL, updated_at = ${now}, seq = ${nextSeq}
       WHERE id = {id} AND status IN ('failed', 'dead') RETURNING id${pg ? `) ${notify("retried")}` : ""}`)
     // Due: pending; running with no live owner; or held by an earlier incarnation of this worker id
-    const mine = (column: string) => `substr(${column}, 1, length(${pg ? "{ownerPrefix}::text" : "{ownerPrefix}"})) = {ownerPrefix}`
+    const startsWith = (column: string, prefix: string) =>
+      `substr(${column}, 1, length(${pg ? `{${prefix}}::text` : `{${prefix}}`})) = {${prefix}}`
+    // held by this worker id: its own claims (no attempt counted when it takes them back)
+    const mine = (column: string) => startsWith(column, "ownerPrefix")
+    // held by another incarnation of this worker id: that process is dead
+    const previous = (column: string) => `(${mine(column)} AND NOT ${startsWith(column, "incarnationPrefix")})`
     const claimDue = (request: ClaimDue, idPrefix: string) => {
       const params: Params = {
         owner: request.owner,
         ownerPrefix: request.ownerPrefix,
+        incarnationPrefix: request.incarnationPrefix,
         leaseMs: request.leaseMs,
         limit: request.limit,
         idPrefix
@@ -398,7 +404,7 @@ export const make = (
         return `(workflow = {w${i}} AND version ${pg ? "IS NOT DISTINCT FROM" : "IS"} {v${i}})`
       })
       const due = `(status = 'pending' OR (status = 'running' AND (owner IS NULL OR lease_until <= ${now}
-          OR (${mine("owner")} AND owner <> {owner}))))
+          OR ${previous("owner")})))
         AND (${served.join(" OR ") || "1 = 0"})
         ${idPrefix === "" ? "" : `AND substr(id, 1, length(${pg ? "{idPrefix}::text" : "{idPrefix}"})) = {idPrefix}`}`
       const set = `status = 'running', owner = {owner}, lease_ms = ${pg ? "{leaseMs}::int" : "{leaseMs}"},
@@ -406,7 +412,7 @@ export const make = (
         attempts = attempts + CASE WHEN owner IS NOT NULL AND ${mine("owner")} THEN 0 ELSE 1 END`
       const returning = `RETURNING id, workflow, version, attempts, input, retry_failed`
       // its previous incarnation's runs first (it takes them back at once), then the oldest
-      const order = `CASE WHEN owner IS NOT NULL AND ${mine("owner")} THEN 0 ELSE 1 END, seq`
+      const order = `CASE WHEN owner IS NOT NULL AND ${previous("owner")} THEN 0 ELSE 1 END, seq`
       // Postgres: the rows are locked as they are picked, and rows another worker is claiming are skipped.
       // SQLite: one writer at a time, so the pick and the update are one atomic statement anyway.
       const text = pg

@@ -22,7 +22,17 @@ export interface PgStoreOptions extends SqlStore.SqlStoreOptions {
 }
 
 // The part of node-pg's Pool used here (node-pg ships no types of its own).
+type QueryCallback = (error: Error | undefined, result: { readonly rows: ReadonlyArray<unknown> }) => void
+type NamedQuery = { readonly name: string; readonly text: string; readonly values: ReadonlyArray<unknown> }
+
+interface PoolClient {
+  query(config: NamedQuery, callback: QueryCallback): void
+  /** With an error, the connection is destroyed instead of returned to the pool. */
+  release(error?: Error | boolean): void
+}
+
 interface Pool {
+  connect(): Promise<PoolClient>
   query(text: string): Promise<unknown>
   query(
     config: { readonly name: string; readonly text: string; readonly values: ReadonlyArray<unknown> },
@@ -117,19 +127,47 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
       }),
       (pool) => Effect.promise(() => pool.end()).pipe(Effect.interruptible, Effect.timeoutOption(1000))
     )
-    // the pool once open: the run's statements go to it directly, as named prepared statements
+    // The pool once open: the run's statements go to it directly, as named prepared statements. The
+    // checkpoints, written one statement at a time by group commit, keep one connection of their own
+    // (no pool checkout per step); it is dropped on any error and taken afresh by the next checkpoint.
     let open: Pool | undefined
-    const executor: SqlStore.PreparedExecutor = (name, text, values) =>
+    let lane: Promise<PoolClient> | undefined
+    let idle: ReturnType<typeof setTimeout> | undefined
+    const closeLane = (error?: Error) => {
+      const current = lane
+      lane = undefined
+      current?.then((client) => client.release(error ?? false), () => {})
+    }
+    const settle = (resume: (effect: Effect.Effect<ReadonlyArray<unknown>, SqlError>) => void): QueryCallback => (error, result) =>
+      resume(
+        error === undefined || error === null
+          ? Effect.succeed(result.rows)
+          : Effect.fail(new SqlError({ cause: error, message: "Failed to execute statement" }))
+      )
+    const executor: SqlStore.PreparedExecutor = (name, text, values, onLane) =>
       Effect.async((resume) => {
-        if (open === undefined) {
+        const pool = open
+        if (pool === undefined) {
           return resume(Effect.fail(new SqlError({ cause: new Error("the pool is closed"), message: "Failed to acquire connection" })))
         }
-        open.query({ name, text, values }, (error, result) =>
-          resume(
-            error === undefined || error === null
-              ? Effect.succeed(result.rows)
-              : Effect.fail(new SqlError({ cause: error, message: "Failed to execute statement" }))
-          ))
+        if (onLane !== "checkpoint") return pool.query({ name, text, values }, settle(resume))
+        clearTimeout(idle)
+        const current = lane ??= pool.connect()
+        current.then(
+          (client) =>
+            client.query({ name, text, values }, (error, result) => {
+              if (error !== undefined && error !== null && lane === current) closeLane(error)
+              // a checked-out connection keeps Node alive: given back when checkpoints pause, so that a
+              // script that never closes its store still exits
+              idle = setTimeout(() => lane === current && closeLane(), 50)
+              idle.unref()
+              settle(resume)(error, result)
+            }),
+          (error: unknown) => {
+            if (lane === current) lane = undefined
+            resume(Effect.fail(new SqlError({ cause: error, message: "Failed to acquire connection" })))
+          }
+        )
       })
     const connected = Effect.tap(pool, (pool) =>
       Effect.tryPromise({
@@ -140,7 +178,11 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
           duration: connectTimeout,
           onTimeout: () => new SqlError({ cause: new Error("Connection timed out"), message: "PgClient: Connection timed out" })
         }),
-        Effect.zipRight(Effect.acquireRelease(Effect.sync(() => (open = pool)), () => Effect.sync(() => (open = undefined))))
+        Effect.zipRight(Effect.acquireRelease(Effect.sync(() => (open = pool)), () =>
+          Effect.sync(() => {
+            open = undefined
+            closeLane()
+          })))
       ))
     return SqlStore.layerOver(
       options,

@@ -117,7 +117,9 @@ type Params = Record<string, string | number | null>
 export type PreparedExecutor = (
   name: string,
   text: string,
-  params: ReadonlyArray<unknown>
+  params: ReadonlyArray<unknown>,
+  /** "checkpoint": the group-committed checkpoints, one statement at a time, on a connection of their own. */
+  lane?: "checkpoint"
 ) => Effect.Effect<ReadonlyArray<any>, SqlError.SqlError>
 
 // A stable name per statement text (FNV-1a): a connection keeps each named statement it has prepared
@@ -135,7 +137,7 @@ const statementName = (text: string): string => {
  * (`$1` on Postgres, where a name used twice is one parameter; `?` elsewhere, repeated). With an
  * executor, it runs as a named prepared statement.
  */
-const prepare = (sql: SqlClient.SqlClient, pg: boolean, text: string, executor?: PreparedExecutor) => {
+const prepare = (sql: SqlClient.SqlClient, pg: boolean, text: string, executor?: PreparedExecutor, lane?: "checkpoint") => {
   const names: Array<string> = []
   const compiled = text.replace(/\{(\w+)\}/g, (_, name: string) => {
     if (!pg) {
@@ -150,7 +152,7 @@ const prepare = (sql: SqlClient.SqlClient, pg: boolean, text: string, executor?:
   if (executor !== undefined) {
     const name = statementName(compiled)
     return <A extends object = Record<string, unknown>>(params: Params): Effect.Effect<ReadonlyArray<A>, SqlError.SqlError> =>
-      executor(name, compiled, names.map((n) => params[n] ?? null))
+      executor(name, compiled, names.map((n) => params[n] ?? null), lane)
   }
   return <A extends object = Record<string, unknown>>(params: Params): Effect.Effect<ReadonlyArray<A>, SqlError.SqlError> =>
     sql.unsafe<A>(compiled, names.map((name) => params[name] ?? null))
@@ -160,8 +162,8 @@ const prepare = (sql: SqlClient.SqlClient, pg: boolean, text: string, executor?:
  * As `prepare`, for the statements of a run's every step: without the `sql.execute` span @effect/sql
  * puts on each statement, which costs more than a SQLite INSERT (it captures a stack trace).
  */
-const prepareHot = (sql: SqlClient.SqlClient, pg: boolean, text: string, executor?: PreparedExecutor) => {
-  const statement = prepare(sql, pg, text, executor)
+const prepareHot = (sql: SqlClient.SqlClient, pg: boolean, text: string, executor?: PreparedExecutor, lane?: "checkpoint") => {
+  const statement = prepare(sql, pg, text, executor, lane)
   if (executor !== undefined) return statement
   return <A extends object = Record<string, unknown>>(params: Params): Effect.Effect<ReadonlyArray<A>, SqlError.SqlError> =>
     Effect.withTracerEnabled(statement<A>(params), false)
@@ -262,6 +264,8 @@ export const make = (
     const q = (text: string) => prepare(sql, pg, text)
     // the statements of a run's every step; the others (transactions among them) go through the SqlClient
     const hot = (text: string) => prepareHot(sql, pg, text, executor)
+    // the checkpoints: group commit writes one statement at a time, so one connection serves them all
+    const checkpointLane = (text: string) => prepareHot(sql, pg, text, executor, "checkpoint")
 
     const getRun = hot(`SELECT ${runColumns}, ${leased} FROM ${t} WHERE id = {id}`)
     const getRunAndBody = q(`SELECT ${runColumns}, ${leased}, body FROM ${t} WHERE id = {id}`)
@@ -282,7 +286,7 @@ export const make = (
       RETURNING attempts`)
 
     const checkpoint = pg
-      ? hot(`WITH r AS (
+      ? checkpointLane(`WITH r AS (
           UPDATE ${t} SET lease_until = ${leaseUntil}, updated_at = now()
           WHERE id = {id} AND owner = {owner} AND status = 'running' RETURNING id)
         INSERT INTO ${steps} AS s (run_id, step_key, position, entry, started_at, completed_at, attempt, owner)
@@ -302,7 +306,7 @@ export const make = (
     // Many checkpoints in one statement (group commit): each written only while its owner owns its run
     const checkpointColumns = ["id", "owner", "key", "position", "entry", "durationMs", "attempt", "leaseMs"] as const
     const pgTypes = ["text", "text", "text", "bigint", "json", "float8", "int", "int"]
-    const manyCheckpoints = new Map<number, ReturnType<typeof hot>>()
+    const manyCheckpoints = new Map<number, ReturnType<typeof checkpointLane>>()
     const checkpointMany = (n: number) => {
       const cached = manyCheckpoints.get(n)
       if (cached !== undefined) return cached
@@ -313,7 +317,7 @@ export const make = (
           completed_at = excluded.completed_at, attempt = excluded.attempt, owner = excluded.owner
         RETURNING run_id, step_key, owner`
       const statement = pg
-        ? hot(`WITH v (run_id, owner, step_key, position, entry, duration_ms, attempt, lease_ms) AS (${values}),
+        ? checkpointLane(`WITH v (run_id, owner, step_key, position, entry, duration_ms, attempt, lease_ms) AS (${values}),
           r AS (
             UPDATE ${t} AS run SET lease_until = now() + v.lease_ms * interval '1 millisecond', updated_at = now()
             FROM v WHERE run.id = v.run_id AND run.owner = v.owner AND run.status = 'running' RETURNING run.id)

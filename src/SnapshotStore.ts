@@ -225,12 +225,7 @@ export interface SnapshotStoreService {
   /** Whether this store serves workers (`start`, `claimDue`, `retry`). */
   readonly queues: boolean
   /** Creates a `pending` run unless `id` exists; true when created. */
-  readonly start: (run: {
-    readonly id: string
-    readonly workflow: string
-    readonly version: string | undefined
-    readonly input: string | undefined
-  }) => Effect.Effect<boolean, StoreError>
+  readonly start: (run: NewRun) => Effect.Effect<boolean, StoreError>
   readonly claimDue: (request: ClaimDue) => Effect.Effect<ReadonlyArray<DueRun>, StoreError>
   readonly retry: (id: string) => Effect.Effect<boolean, StoreError>
   /** Emits when a run may have become due; `Stream.never` where the store cannot tell (workers poll). */
@@ -372,6 +367,14 @@ export interface RunBackend {
   readonly cancel: (id: string) => Effect.Effect<boolean, StoreError>
 }
 
+/** A run `Workflow.start` queues: `pending` until a worker claims it. `input` is its JSON text. */
+export interface NewRun {
+  readonly id: string
+  readonly workflow: string
+  readonly version: string | undefined
+  readonly input: string | undefined
+}
+
 /** A run a worker claimed: its record's fields a worker needs to run it. */
 export interface DueRun {
   readonly id: string
@@ -403,12 +406,7 @@ export interface ClaimDue {
 /** What workers need beyond durable runs: queued runs, a batch claim of due runs, and revival. */
 export interface WorkerBackend {
   /** Creates a `pending` run unless one exists under `id`; true when created. Wakes workers where it can. */
-  readonly start: (run: {
-    readonly id: string
-    readonly workflow: string
-    readonly version: string | undefined
-    readonly input: string | undefined
-  }) => Effect.Effect<boolean, StoreError>
+  readonly start: (run: NewRun) => Effect.Effect<boolean, StoreError>
   /**
    * Claims up to `limit` due runs of the given workflows: pending ones, running ones whose lease expired,
    * and running ones held by an earlier incarnation of this worker. Many workers never claim one run twice.

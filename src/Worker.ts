@@ -8,7 +8,7 @@
  *   const WorkerLive = Worker.layer({ workflows: [onboarding, billing], concurrency: 32, workerId: "pod-7" })
  *   Layer.launch(WorkerLive.pipe(Layer.provide(PgStore.PgStoreLive)))
  */
-import { Duration, Effect, Exit, FiberSet, Layer, Queue, Schema, type Scope, Stream } from "effect"
+import { Duration, Effect, Exit, Fiber, FiberSet, Layer, Queue, Schema, type Scope, Stream } from "effect"
 import { hostname } from "node:os"
 import { encodeOutcome } from "./internal/runOutput.js"
 import { type DueRun, SnapshotStore, StoreError } from "./SnapshotStore.js"
@@ -113,27 +113,33 @@ export const make = <R>(options: WorkerOptions<R>): Effect.Effect<void, StoreErr
       ) as Effect.Effect<void, never, Exclude<R, Workflow.WorkflowRun>>
     }
 
+    // A claim and the start of its runs are one uninterruptible piece: a shutdown never leaves a run
+    // claimed (leased) but not running, to wait out its lease
+    const claimBatch = (free: number) =>
+      Effect.uninterruptibleMask((restore) => Effect.gen(function*() {
+        const owner = `${incarnationPrefix}${++claims}`
+        const due = yield* store.claimDue({ workflows, owner, ownerPrefix, incarnationPrefix, leaseMs, limit: free }).pipe(
+          Effect.catchAll((error) => Effect.as(Effect.logWarning("effect-resume worker: claiming due runs failed", error), []))
+        )
+        for (const run of due) {
+          inFlight++
+          // the run itself stays interruptible (shutdown interrupts it, and its lease is released)
+          yield* FiberSet.run(
+            running,
+            Effect.ensuring(restore(execute(run, owner)), Effect.sync(() => {
+              inFlight--
+              wake.unsafeOffer(undefined)
+            }))
+          )
+        }
+        return due.length
+      }))
+
     const claimLoop = Effect.gen(function*() {
       while (true) {
         const free = concurrency - inFlight
-        if (free > 0) {
-          const owner = `${incarnationPrefix}${++claims}`
-          const due = yield* store.claimDue({ workflows, owner, ownerPrefix, incarnationPrefix, leaseMs, limit: free }).pipe(
-            Effect.catchAll((error) => Effect.as(Effect.logWarning("effect-resume worker: claiming due runs failed", error), []))
-          )
-          for (const run of due) {
-            inFlight++
-            yield* FiberSet.run(
-              running,
-              Effect.ensuring(execute(run, owner), Effect.sync(() => {
-                inFlight--
-                wake.unsafeOffer(undefined)
-              }))
-            )
-          }
-          // a full batch: more may be due at once
-          if (due.length === free) continue
-        }
+        // a full batch: more may be due at once
+        if (free > 0 && (yield* claimBatch(free)) === free) continue
         yield* Effect.raceFirst(Queue.take(wake), Effect.sleep(pollInterval))
       }
     })
@@ -142,7 +148,7 @@ export const make = <R>(options: WorkerOptions<R>): Effect.Effect<void, StoreErr
     const loop = yield* Effect.forkScoped(claimLoop)
     // Shutdown, in order: stop claiming; let runs in flight finish; interrupt (and so release) the rest
     yield* Effect.addFinalizer(() =>
-      loop.interruptAsFork(loop.id()).pipe(
+      Fiber.interrupt(loop).pipe(
         // finalizers run uninterruptibly: the wait must be made interruptible for the timeout to end it
         Effect.zipRight(
           FiberSet.awaitEmpty(running).pipe(Effect.interruptible, Effect.timeoutOption(options.shutdownTimeout ?? Duration.seconds(10)))

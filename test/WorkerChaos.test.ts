@@ -248,7 +248,7 @@ const checkSideEffects = async (
       }
     }
   }
-  expect(problems).toEqual([])
+  expect(problems, problems.join("\n")).toEqual([])
   return repeated
 }
 

@@ -27,6 +27,7 @@ type NamedQuery = { readonly name: string; readonly text: string; readonly value
 
 interface PoolClient {
   query(config: NamedQuery, callback: QueryCallback): void
+  on(event: "error", listener: (error: Error) => void): unknown
   /** With an error, the connection is destroyed instead of returned to the pool. */
   release(error?: Error | boolean): void
 }
@@ -152,7 +153,14 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
         }
         if (onLane !== "checkpoint") return pool.query({ name, text, values }, settle(resume))
         clearTimeout(idle)
-        const current = lane ??= pool.connect()
+        const current = lane ??= pool.connect().then((client) => {
+          // a checked-out connection that drops emits here (with no listener, Node would throw): the next
+          // checkpoint takes a fresh one
+          client.on("error", (error) => {
+            if (lane === current) closeLane(error)
+          })
+          return client
+        })
         current.then(
           (client) =>
             client.query({ name, text, values }, (error, result) => {

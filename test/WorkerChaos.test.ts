@@ -163,7 +163,13 @@ const startChild = (label: string, config: Config): Child => {
       resolve({ code, signal })
     })
   )
-  const leasesLost = () => new Set([...errors.matchAll(/Run "([^"]+)" is no longer owned by this call/g)].map((m) => m[1]!))
+  // runs whose execution here ended without its last step recorded: its lease lost (LeaseLost), or a
+  // checkpoint that could not be written (a StoreError: SQLite busy on a starved machine, say)
+  const leasesLost = () =>
+    new Set([
+      ...[...errors.matchAll(/Run "([^"]+)" is no longer owned by this call/g)].map((m) => m[1]!),
+      ...[...errors.matchAll(/run "([^"]+)" ended :: StoreError/g)].map((m) => m[1]!)
+    ])
   return { label, process: child, pid: child.pid!, ready, isReady: () => isReady, stopped, exited, stderr: () => `${label}: ${errors}`, leasesLost }
 }
 
@@ -213,8 +219,8 @@ const byStep = (execs: ReadonlyArray<Execution>) => {
 /**
  * Each step of `ids` is stored, with the value of one of its executions; every other execution was by
  * a process stopped while it had the step in flight (`inFlight`: a process SIGKILLed at some point, or
- * one that said it lost the run's lease), so at most once per such process; no process executed a step
- * twice. Returns how many steps ran more than once.
+ * one that said it lost the run's lease or could not write its checkpoint); a process runs a step again
+ * only after losing the run so. Returns how many steps ran more than once.
  */
 const checkSideEffects = async (
   parent: Parent,
@@ -239,7 +245,9 @@ const checkSideEffects = async (
       }
       if (pids.length > 1) repeated++
       const others = pids.filter((_, i) => i !== recorded)
-      if (others.some((pid) => !inFlight(id, key, pid)) || new Set(pids).size !== pids.length) {
+      // a process runs a step again only after it lost the run (and later took it back)
+      const again = pids.filter((pid, i) => pids.indexOf(pid) !== i)
+      if (others.some((pid) => !inFlight(id, key, pid)) || again.some((pid) => !inFlight(id, key, pid))) {
         problems.push(
           `${id} ${key}: executions by [${pids.join(", ")}], stored ${String(value)}; of the others, stopped in flight: [${
             others.filter((p) => inFlight(id, key, p)).join(", ")

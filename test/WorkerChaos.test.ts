@@ -11,8 +11,8 @@
  * - maxAttempts 1: runs a killed worker held end `dead` when a worker with another id takes them over,
  *   and complete when the killed worker's id comes back (a take-back is not an attempt);
  * - SIGTERM: a worker shutting down gracefully releases its unfinished runs at once (owner cleared, the
- *   attempt given back), and another worker finishes them; no step runs twice (a completed step's
- *   checkpoint is not cut short by the shutdown).
+ *   attempt given back), and another worker finishes them; only the step each run had in flight may
+ *   run again there.
  *
  * The side-effect log has a line "<runId> <stepKey> <pid>" per step execution, written just before the
  * step returns; a step's stored value "<stepKey>@<pid>" names the process whose execution was recorded.
@@ -547,12 +547,14 @@ const gracefulShutdown = async (storeSpec: StoreSpec) => {
     for (const record of await Promise.all(ids.map(parent.getRun))) {
       expect(record, record.id).toMatchObject({ status: "completed", owner: undefined, attempts: 1 })
     }
-    // Every step ran exactly once: a step whose effect completed keeps its checkpoint even when the
-    // shutdown timeout interrupts the run (the checkpoint is uninterruptible), and a step interrupted
-    // before its effect completed logged nothing
+    // Every step ran once, but for the step each run had in flight when pod-t's shutdown timeout
+    // interrupted it (at least once: its side effect may be done when the interruption lands inside its
+    // effect); a step whose effect returned is recorded even so (its recording is uninterruptible)
     const execs = executions(log)
-    const repeated = await checkSideEffects(parent, ids, keys, log, () => false)
-    expect(repeated).toBe(0)
+    const lastOfT = new Map<string, string>()
+    for (const e of execs.slice(0, doneByT)) lastOfT.set(e.run, e.key)
+    const repeated = await checkSideEffects(parent, ids, keys, log, (run, key, pid) => pid === t.pid && lastOfT.get(run) === key)
+    expect(repeated).toBeLessThanOrEqual(ids.length)
     expect(execs.slice(0, doneByT).every((e) => e.pid === t.pid)).toBe(true)
     expect(execs.slice(doneByT).every((e) => e.pid === u.pid)).toBe(true)
     console.log(

@@ -297,10 +297,14 @@ const execute = <A, E, R>(
     return Effect.zipRight(record(entry, () => stepError(run, id, key, false, durationMs, defect, entry), durationMs), Effect.failCause(cause))
   }
   // as Effect.flatMap(Effect.exit(effect), settle), in one step of the fiber instead of three
-  const body = Effect.matchCauseEffect(effect, {
-    onFailure: (cause) => settle(Exit.failCause(cause)),
-    onSuccess: (value) => settle(Exit.succeed(value))
-  })
+  const match = (effect: Effect.Effect<A, E, R>) =>
+    Effect.matchCauseEffect(effect, {
+      onFailure: (cause) => settle(Exit.failCause(cause)),
+      onSuccess: (value) => settle(Exit.succeed(value))
+    })
+  // A durable run records what a step did even when interrupted just after it: the step's effect stays
+  // interruptible, the recording of its outcome does not (else the next owner runs it again)
+  const body = run.onRecorded === undefined ? match(effect) : Effect.uninterruptibleMask((restore) => match(restore(effect)))
   // Every other end of the attempt (a failure, an interruption from outside, a codec error) lets a
   // retry of this same step run it again.
   const attempt = Effect.ensuring(body, Effect.sync(() => {

@@ -468,6 +468,9 @@ const locked = (id: string, op: string) =>
 /** Names the stores that can serve `runDurable`, for the error of one that cannot. */
 export const fencingStores = "MemoryStore, SqliteStore, PgStore, LibsqlStore or MongoStore"
 
+/** Names the stores that can serve workers (run queues), for the error of one that cannot. */
+export const queueStores = "MemoryStore, SqliteStore, PgStore, LibsqlStore or SqlStore"
+
 /**
  * Builds the service from a backend: JSON conversion and validation, the store-wide `prefix` (saved as
  * `prefix + id`, stripped again by `list`), and a span on every operation.
@@ -528,7 +531,7 @@ export const make = (backend: Backend, options: { readonly prefix?: string | und
     Effect.fail(
       new StoreError({
         reason: "Unsupported",
-        message: `${options.name} cannot ${op}: workers need the MemoryStore, SqliteStore, PgStore, LibsqlStore or SqlStore.`
+        message: `${options.name} cannot ${op}: workers need the ${queueStores}.`
       })
     )
   const withRuns = <A>(op: string, id: string, f: (runs: RunBackend, stored: string) => Effect.Effect<A, StoreError>) =>

@@ -11,7 +11,7 @@
 import { Duration, Effect, Exit, Fiber, FiberSet, Layer, Queue, Schema, type Scope, Stream } from "effect"
 import { hostname } from "node:os"
 import { encodeOutcome } from "./internal/runOutput.js"
-import { type DueRun, SnapshotStore, StoreError } from "./SnapshotStore.js"
+import { type DueRun, queueStores, SnapshotStore, StoreError } from "./SnapshotStore.js"
 import * as Workflow from "./Workflow.js"
 import { RunDead, RunOptionsError } from "./WorkflowError.js"
 
@@ -48,7 +48,7 @@ export const make = <R>(options: WorkerOptions<R>): Effect.Effect<void, StoreErr
       return yield* Effect.fail(
         new StoreError({
           reason: "Unsupported",
-          message: "Workers need a store with run queues: the MemoryStore, SqliteStore, PgStore, LibsqlStore or SqlStore."
+          message: `Workers need a store with run queues: the ${queueStores}.`
         })
       )
     }

@@ -295,6 +295,11 @@ export type DurableOptions<I = void> = {
 
 export const defaultLease = Duration.seconds(30)
 
+// What a caller of a cancelled or dead run gets, wherever it finds out (runDurable, a fenced write, poll)
+const cancelledRun = (id: string) => new Cancelled({ runId: id, message: `Run "${id}" was cancelled` })
+const deadRun = (id: string, attempts: number) =>
+  new RunDead({ runId: id, attempts, message: `Run "${id}" is dead after ${attempts} attempts: Workflow.retry revives it` })
+
 /** A checkpoint that failed inside a step; carried as a defect to the edge of runDurable, then failed as its error. */
 class CheckpointFailed extends Data.TaggedError("CheckpointFailed")<{ readonly error: StoreError | LeaseLost | Cancelled }> {}
 
@@ -363,12 +368,10 @@ export const runDurable = <A, E, R, I>(
           )
         }
         if (run.status === "cancelled") {
-          return yield* Effect.fail(new Cancelled({ runId: id, message: `Run "${id}" was cancelled` }))
+          return yield* Effect.fail(cancelledRun(id))
         }
         if (run.status === "dead") {
-          return yield* Effect.fail(
-            new RunDead({ runId: id, attempts: run.attempts, message: `Run "${id}" is dead after ${run.attempts} attempts: Workflow.retry revives it` })
-          )
+          return yield* Effect.fail(deadRun(id, run.attempts))
         }
         if (run.output !== undefined && (run.status === "completed" || (run.status === "failed" && options.retryFailed !== true))) {
           return yield* replayed(run.output)
@@ -470,7 +473,7 @@ export const executeClaimed = <A, E, R, I>(
     // A fenced write matched nothing: the run was cancelled, or another owner has it
     const whyNotOurs = Effect.map(store.getRun(id), (run): LeaseLost | Cancelled =>
       Option.isSome(run) && run.value.status === "cancelled"
-        ? new Cancelled({ runId: id, message: `Run "${id}" was cancelled` })
+        ? cancelledRun(id)
         : new LeaseLost({ runId: id, message: `Run "${id}" is no longer owned by this call: its lease passed to another owner` }))
     const fenced = (write: Effect.Effect<boolean, StoreError>) =>
       Effect.flatMap(write, (ours) => ours ? Effect.void : Effect.flatMap(whyNotOurs, Effect.fail))
@@ -572,11 +575,9 @@ export const poll = <A, E, R, I>(
       onSome: (run): Effect.Effect<Option.Option<A>, E | StepFailure | Cancelled | RunDead | RunNotFound> => {
         switch (run.status) {
           case "cancelled":
-            return Effect.fail(new Cancelled({ runId: id, message: `Run "${id}" was cancelled` }))
+            return Effect.fail(cancelledRun(id))
           case "dead":
-            return Effect.fail(
-              new RunDead({ runId: id, attempts: run.attempts, message: `Run "${id}" is dead after ${run.attempts} attempts` })
-            )
+            return Effect.fail(deadRun(id, run.attempts))
           case "completed":
           case "failed":
             if (run.output !== undefined) {

@@ -9,7 +9,7 @@
  * reference's API) are views over those rows. A backend that can fence (claim, checkpoint, finish,
  * cancel) serves `Workflow.runDurable`; one that cannot (a five-method adapter) serves `save` / `load` only.
  */
-import { Context, Effect, Either, Layer, Option, ParseResult, Schema, Stream } from "effect"
+import { Context, Duration, Effect, Either, Layer, Option, ParseResult, Schema, Stream } from "effect"
 import { keyedLock } from "./internal/keyedLock.js"
 import { checkEntries, decodeStored, fromStoredJson, loneSurrogate, normalizeStored, type StoredJson, withSteps } from "./internal/stored.js"
 import * as ResumeState from "./ResumeState.js"
@@ -89,6 +89,65 @@ export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
   message: Schema.String,
   cause: Schema.optional(Schema.Defect)
 }) {}
+
+/** The statuses a run ends in: only runs in one of these are pruned. */
+export const FinalStatus = Schema.Literal("completed", "failed", "cancelled", "dead")
+export type FinalStatus = typeof FinalStatus.Type
+
+export interface ListRunsOptions extends ListOptions {
+  /** Only runs updated at or after this time (store clock). */
+  readonly since?: Date | undefined
+}
+
+/** A run as `listRuns` shows it: its record without input and output, and how many steps it recorded. */
+export interface RunSummary {
+  readonly id: string
+  readonly workflow: string | undefined
+  readonly version: string | undefined
+  readonly status: RunStatus
+  readonly owner: string | undefined
+  readonly leased: boolean
+  readonly attempts: number
+  readonly steps: number
+  readonly createdAt: string
+  readonly updatedAt: string
+  readonly completedAt: string | undefined
+}
+
+/** One recorded step with what its step row keeps. Times are the store's clock (ISO-8601). */
+export interface StepRecord {
+  readonly key: string
+  /** Load order, from 0. */
+  readonly position: number
+  readonly entry: ResumeState.ResumeStateEntry
+  /** Undefined for a step written through `save` / `appendSteps` rather than a checkpoint. */
+  readonly startedAt: string | undefined
+  readonly completedAt: string | undefined
+  /** The claim's attempt that wrote the step, and its owner token (checkpoints only). */
+  readonly attempt: number | undefined
+  readonly owner: string | undefined
+}
+
+/** What the run inspector and `show` read: the run's record and its steps in load order. */
+export interface RunDetails {
+  readonly run: RunRecord
+  readonly steps: ReadonlyArray<StepRecord>
+}
+
+export interface PruneOptions {
+  /** Runs whose last change (`updatedAt`, store clock) is older than this are removed. */
+  readonly olderThan: Duration.DurationInput
+  /** Only runs in these final statuses; all four when absent. Unfinished runs are never pruned. */
+  readonly status?: FinalStatus | ReadonlyArray<FinalStatus> | undefined
+  /** Only ids that start with this text. */
+  readonly prefix?: string | undefined
+  /** Runs removed per transaction (default 500), so that a large prune never holds locks for long. */
+  readonly batchSize?: number | undefined
+  /** Count what would be removed, removing nothing. */
+  readonly dryRun?: boolean | undefined
+  /** Called after each batch with the number removed so far (for progress output). */
+  readonly onProgress?: ((removedSoFar: number) => Effect.Effect<void>) | undefined
+}
 
 /** A run's record, as the store keeps it. `input` and `output` are the stored JSON (`output` a StepResult). */
 export interface RunRecord {
@@ -189,6 +248,24 @@ export interface SnapshotStoreService {
   ) => Effect.Effect<void, StoreError | RunLocked>
 
   // -------------------------------------------------------------------------------------------
+  // Inspecting and retention (the CLI and the web inspector read these)
+
+  /**
+   * Runs with their record's fields and step count, most recently changed first. A five-method adapter
+   * store derives them from `list` and `load` (status from the snapshot, no owner or attempts).
+   */
+  readonly listRuns: (options?: ListRunsOptions) => Effect.Effect<ReadonlyArray<RunSummary>, StoreError>
+  /** How many runs are in each status, with the same filters as `listRuns` (no limit). */
+  readonly countRuns: (options?: Omit<ListRunsOptions, "limit" | "status">) => Effect.Effect<Readonly<Record<RunStatus, number>>, StoreError>
+  /** A run's record and its steps in load order, with the times and attempt of each step row. */
+  readonly inspect: (id: string) => Effect.Effect<Option.Option<RunDetails>, StoreError>
+  /**
+   * Removes finished runs last changed before `olderThan` ago, with their steps, in batches of one
+   * transaction each. Returns how many runs were removed (or would be, with `dryRun`).
+   */
+  readonly prune: (options: PruneOptions) => Effect.Effect<number, StoreError>
+
+  // -------------------------------------------------------------------------------------------
   // Durable runs (`Workflow.runDurable`, workers). A store made from a five-method adapter cannot
   // fence its writes: `fencing` is false there and these fail with StoreError "Unsupported".
 
@@ -248,6 +325,11 @@ export const appendSteps = (id: string, entries: ReadonlyArray<readonly [string,
 export const saveStep = (id: string, key: string, entry: ResumeState.ResumeStateEntry) =>
   Effect.flatMap(SnapshotStore, (store) => store.saveStep(id, key, entry))
 export const getRun = (id: string) => Effect.flatMap(SnapshotStore, (store) => store.getRun(id))
+export const listRuns = (options?: ListRunsOptions) => Effect.flatMap(SnapshotStore, (store) => store.listRuns(options))
+export const countRuns = (options?: Omit<ListRunsOptions, "limit" | "status">) =>
+  Effect.flatMap(SnapshotStore, (store) => store.countRuns(options))
+export const inspect = (id: string) => Effect.flatMap(SnapshotStore, (store) => store.inspect(id))
+export const prune = (options: PruneOptions) => Effect.flatMap(SnapshotStore, (store) => store.prune(options))
 
 // ---------------------------------------------------------------------------------------------
 // Stored documents
@@ -573,6 +655,11 @@ export const make = (backend: Backend, options: { readonly prefix?: string | und
         Effect.map((entries) => prefix === "" ? entries : entries.map((e) => ({ ...e, id: e.id.slice(prefix.length) }))),
         span("list")
       ),
+    // TODO(stores helper): implemented per backend; until then every store says Unsupported
+    listRuns: () => unsupported("list runs"),
+    countRuns: () => unsupported("count runs"),
+    inspect: () => unsupported("inspect runs"),
+    prune: () => unsupported("prune runs"),
     fencing: runs !== undefined,
     getRun: (id) =>
       withRuns("getRun", id, (runs, stored) =>

@@ -27,8 +27,9 @@ export interface ResumeState {
 }
 
 // States made here serialize themselves: `JSON.stringify(state)` gives the wire form, not `{"steps":{}}`.
-const StateProto = {
-  toJSON(this: ResumeState) {
+class StateImpl implements ResumeState {
+  constructor(readonly steps: ReadonlyMap<string, ResumeStateEntry>) {}
+  toJSON() {
     return Core.serialize(toCoreState(this))
   }
 }
@@ -36,8 +37,7 @@ const StateProto = {
 export const makeState = (steps: Iterable<readonly [string, ResumeStateEntry]>): ResumeState => fromMap(new Map(steps))
 
 /** Wraps a map of entries, not copied. */
-export const fromMap = (steps: ReadonlyMap<string, ResumeStateEntry>): ResumeState =>
-  Object.create(StateProto, { steps: { value: steps, enumerable: true } })
+export const fromMap = (steps: ReadonlyMap<string, ResumeStateEntry>): ResumeState => new StateImpl(steps)
 
 export const isResumeState = (u: unknown): u is ResumeState =>
   typeof u === "object" && u !== null && (u as { steps?: unknown }).steps instanceof Map
@@ -139,16 +139,18 @@ class LazyOk {
  * state it returns holds the live entries); and when every entry is such an ok entry, the core is
  * told it need not check them (so a live value is never refused for not being JSON: it is replayed).
  */
-export const forRun = (state: ResumeState): { readonly given: Map<string, LiveEntry>; readonly core: Core.ResumeState } => {
+export const forRun = (state: ResumeState): { readonly given: ReadonlyMap<string, LiveEntry>; readonly core: Core.ResumeState } => {
   let built = true
-  const given = new Map<string, LiveEntry>()
+  // the given map itself while every entry is live (the usual case): a second map only for other entries
+  let converted: Map<string, LiveEntry> | undefined
   const steps = new Map<string, Core.ResumeStateEntry>()
   // forEach, not for..of: no pair is allocated per entry
   state.steps.forEach((entry, key) => {
     if (typeof key !== "string" || !isEntry(entry)) {
       built = false
       steps.set(key, entry as never)
-      if (isEntry(entry)) given.set(key, toLiveEntry(entry))
+      converted ??= new Map()
+      if (isEntry(entry)) converted.set(key, toLiveEntry(entry))
       return
     }
     const result: unknown = entry.result
@@ -156,10 +158,9 @@ export const forRun = (state: ResumeState): { readonly given: Map<string, LiveEn
       // a core entry passes through as is: checked by the core unless it decodes here
       if (Core.decodeEntry(entry)._tag === "Left") built = false
       steps.set(key, entry as unknown as Core.ResumeStateEntry)
-      given.set(key, fromCoreEntry(entry as unknown as Core.ResumeStateEntry))
+      ;(converted ??= new Map()).set(key, fromCoreEntry(entry as unknown as Core.ResumeStateEntry))
       return
     }
-    given.set(key, entry as LiveEntry)
     if (isResult(result) && result.ok && (result as { value?: unknown }).value !== undefined) {
       const stepId = (entry as { stepId?: unknown }).stepId
       const lazy = new LazyOk((result as { value?: unknown }).value) as Snapshot.StepResult
@@ -171,7 +172,18 @@ export const forRun = (state: ResumeState): { readonly given: Map<string, LiveEn
     }
   })
   const core = Core.fromMap(steps)
-  return { given, core: built ? markPrechecked(core) : core }
+  return { given: converted === undefined ? state.steps as ReadonlyMap<string, LiveEntry> : withLive(state, converted), core: built ? markPrechecked(core) : core }
+}
+
+/** The live entries of a state some of whose entries had to be converted (`converted`). */
+const withLive = (state: ResumeState, converted: Map<string, LiveEntry>): ReadonlyMap<string, LiveEntry> => {
+  const given = new Map<string, LiveEntry>()
+  state.steps.forEach((entry, key) => {
+    const live = converted.get(key)
+    if (live !== undefined) given.set(key, live)
+    else if (typeof key === "string" && isEntry(entry)) given.set(key, entry as LiveEntry)
+  })
+  return given
 }
 
 /** Whether an entry has a `result` to convert; anything else goes to the core as is, which says what is wrong. */

@@ -275,8 +275,13 @@ const body = <T, Deps>(fn: WorkflowFn<T, Deps>, deps: Deps, run: RunState): Effe
     const step = makeStep(ctx, run)
     // as Effect.tryPromise, which costs a little more per run
     return Effect.async<T, RunFailed>((resume) => {
-      const invoke = async () => await fn({ step, deps })
-      invoke().then(
+      let settled: Promise<T>
+      try {
+        settled = Promise.resolve(fn({ step, deps }))
+      } catch (thrown) {
+        settled = Promise.reject(thrown)
+      }
+      settled.then(
         (value) => resume(Effect.succeed(value)),
         (thrown) => resume(Effect.fail(new RunFailed(thrown instanceof StepFailedError ? thrown.result : unexpected(thrown))))
       )
@@ -463,12 +468,13 @@ export const createWorkflow = <Deps, C = void>(
     // called first, as in the reference: a throw rejects the run before any event
     const context: unknown = createContext === undefined ? undefined : await createContext()
     const onEvent = (runOptions?.onEvent ?? options.onEvent) as Handler | undefined
-    const workflowId = runName ?? crypto.randomUUID()
+    // only events show the id: without a handler, no UUID is drawn
+    const workflowId = runName ?? (onEvent === undefined ? "" : crypto.randomUUID())
     const tail: EventTail = context === undefined ? { workflowName: name } : { context, workflowName: name }
     const started = typeof option === "function"
     const resumeState = started ? await resolveResumeState(option as () => unknown, workflowId, tail, context, onEvent) : option
     const prepared = Entries.isResumeState(resumeState) ? Entries.forRun(resumeState) : undefined
-    const given = prepared?.given ?? new Map<string, LiveEntry>()
+    const given: ReadonlyMap<string, LiveEntry> = prepared?.given ?? new Map<string, LiveEntry>()
     const run: RunState = {
       workflowId,
       context,

@@ -396,9 +396,14 @@ interface ChildOutcome {
   readonly stderr: string
 }
 
+// Built by bench/build.mjs (npm run bench): the child is the compiled bundle too; else it runs under tsx
+const childArgs = import.meta.url.endsWith(".built.mjs")
+  ? [path.join(benchDir, "durable-restart-child.built.mjs")]
+  : ["--import", "tsx", path.join(benchDir, "durable-restart-child.ts")]
+
 const runChild = (job: Job, onLine?: (line: Record<string, unknown>, kill: () => void) => void) =>
   new Promise<ChildOutcome>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(benchDir, "durable-restart-child.ts"), JSON.stringify(job)], {
+    const child = spawn(process.execPath, [...childArgs, JSON.stringify(job)], {
       cwd: root,
       stdio: ["ignore", "pipe", "pipe"]
     })
@@ -750,7 +755,7 @@ const report = (input: {
     "child process, leaving them `running` with 9,999 checkpoints and a 200 ms lease (seeded with SQLite",
     "synchronous = NORMAL / Postgres synchronous_commit = off to keep the bench short: the stored rows are",
     "the same; everything timed runs at FULL / synchronous_commit = on). Each restart is a fresh",
-    "`node --import tsx` process: the clock starts after every module (drivers included) is loaded, so it",
+    `\`node\` process (${import.meta.url.endsWith(".built.mjs") ? "the compiled child, as npm run bench builds it" : "under tsx"}): the clock starts after every module (drivers included) is loaded, so it`,
     "covers building the store layer (opening the file or pool, migration check) plus `runDurable` to its",
     "result. The raw baseline, also a fresh process each time, covers opening the file / connecting one",
     "client plus the SELECT (entries parsed: JSON.parse on SQLite, node-pg's own json parse on Postgres).",

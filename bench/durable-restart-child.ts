@@ -15,7 +15,6 @@
 import { Effect, Exit, Layer, ManagedRuntime } from "effect"
 import { createRequire } from "node:module"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import * as PgStore from "../src/layers/PgStore.js"
 import * as SqliteStore from "../src/layers/SqliteStore.js"
 import { SnapshotStore, type SnapshotStoreService, type StoreError } from "../src/SnapshotStore.js"
@@ -357,7 +356,8 @@ const raw = async (job: Extract<Job, { job: "raw-steps" | "raw-row" }>) => {
   say(result)
 }
 
-const isMain = process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)
+// By name: bench/durable.ts imports this module, and bundled with it (bench/build.mjs) shares its import.meta.url
+const isMain = process.argv[1] !== undefined && path.basename(process.argv[1]).startsWith("durable-restart-child.")
 
 if (isMain) {
   // load the drivers' Effect modules now, so that no timed section includes module loading

@@ -16,6 +16,7 @@ import * as ResumeState from "./ResumeState.js"
 import * as Snapshot from "./Snapshot.js"
 import { isPlainOkEntry } from "./internal/plainEntry.js"
 import { RunLocked } from "./WorkflowError.js"
+import { checkSince, inspection } from "./internal/inspection.js"
 import { type Adapter, fromAdapter } from "./promise/adapter.js"
 
 export type { Adapter } from "./promise/adapter.js"
@@ -120,7 +121,7 @@ export interface StepRecord {
   /** Load order, from 0. */
   readonly position: number
   readonly entry: ResumeState.ResumeStateEntry
-  /** Undefined for a step written through `save` / `appendSteps` rather than a checkpoint. */
+  /** Undefined for a step inside a document `save` wrote; a step `appendSteps` added has its write time for both. */
   readonly startedAt: string | undefined
   readonly completedAt: string | undefined
   /** The claim's attempt that wrote the step, and its owner token (checkpoints only). */
@@ -135,7 +136,7 @@ export interface RunDetails {
 }
 
 export interface PruneOptions {
-  /** Runs whose last change (`updatedAt`, store clock) is older than this are removed. */
+  /** Runs whose last change (`updatedAt`, store clock) is at least this long ago are removed; `0` means every finished run. */
   readonly olderThan: Duration.DurationInput
   /** Only runs in these final statuses; all four when absent. Unfinished runs are never pruned. */
   readonly status?: FinalStatus | ReadonlyArray<FinalStatus> | undefined
@@ -447,6 +448,46 @@ export interface RunBackend {
   readonly finish: (id: string, owner: string, status: RunStatus, output: string) => Effect.Effect<boolean, StoreError>
   readonly release: (id: string, owner: string) => Effect.Effect<void, StoreError>
   readonly cancel: (id: string) => Effect.Effect<boolean, StoreError>
+  /** Summaries, most recently changed first; `steps` counts the step rows and a saved document's steps. */
+  readonly listRuns: (query: RunQuery) => Effect.Effect<ReadonlyArray<RunSummary>, StoreError>
+  readonly countRuns: (query: Omit<RunQuery, "limit" | "status">) => Effect.Effect<Partial<Record<RunStatus, number>>, StoreError>
+  /** The record, the saved document (undefined when none) and the step rows in load order; None when no run. */
+  readonly inspect: (id: string) => Effect.Effect<Option.Option<InspectedRun>, StoreError>
+  /**
+   * Removes up to `query.limit` finished runs matching the query, with their steps, in one transaction;
+   * returns how many. With `dryRun`, counts every match instead (no limit) and removes nothing.
+   */
+  readonly prune: (query: PruneQuery, dryRun: boolean) => Effect.Effect<number, StoreError>
+}
+
+export interface RunQuery extends ListQuery {
+  /** ISO-8601: only runs updated at or after it. */
+  readonly since: string | undefined
+}
+
+export interface PruneQuery {
+  readonly prefix: string
+  readonly status: ReadonlyArray<FinalStatus>
+  /** Runs last updated at or before the store clock's now minus this (0: every finished run). */
+  readonly olderThanMs: number
+  readonly limit: number
+}
+
+/** A step row as a backend reads it: the entry is parsed JSON, decoded by the service. */
+export interface StepRow {
+  readonly key: string
+  readonly position: number
+  readonly entry: unknown
+  readonly startedAt: string | undefined
+  readonly completedAt: string | undefined
+  readonly attempt: number | undefined
+  readonly owner: string | undefined
+}
+
+export interface InspectedRun {
+  readonly run: RunRecord
+  readonly head: unknown
+  readonly steps: ReadonlyArray<StepRow>
 }
 
 /** A run `Workflow.start` queues: `pending` until a worker claims it. `input` is its JSON text. */
@@ -655,11 +696,20 @@ export const make = (backend: Backend, options: { readonly prefix?: string | und
         Effect.map((entries) => prefix === "" ? entries : entries.map((e) => ({ ...e, id: e.id.slice(prefix.length) }))),
         span("list")
       ),
-    // TODO(stores helper): implemented per backend; until then every store says Unsupported
-    listRuns: () => unsupported("list runs"),
-    countRuns: () => unsupported("count runs"),
-    inspect: () => unsupported("inspect runs"),
-    prune: () => unsupported("prune runs"),
+    ...inspection(backend, {
+      prefix,
+      storedId,
+      span,
+      checkQuery: (options) =>
+        Effect.all([
+          statusList(options?.status),
+          checkLimit(options?.limit),
+          checkPrefix,
+          checkText("list prefix", options?.prefix ?? "", maxIdLength),
+          options?.workflow === undefined ? Effect.void : checkText("list workflow", options.workflow, maxIdLength),
+          checkSince(options?.since)
+        ]).pipe(Effect.map(([status]) => status))
+    }),
     fencing: runs !== undefined,
     getRun: (id) =>
       withRuns("getRun", id, (runs, stored) =>

@@ -119,13 +119,19 @@ const applyPipeline = (doc: Row, pipeline: ReadonlyArray<Row>, now: Date): Row =
     throw new Error(`stage ${name} is not modelled`)
   }, doc)
 
-/** A query filter: equality, `$in`, `$expr` (the forms the store's filters use). */
+/** A query filter: equality, `$in`, `$gte`, `$regex`, `$expr` (the forms the store's filters use). */
 const matches = (doc: Row, filter: Row, now: Date): boolean =>
   Object.entries(filter).every(([k, cond]) => {
     if (k === "$expr") return truthy(evaluate(cond, doc, now))
     const value = k in doc ? doc[k] : missing
     if (cond !== null && typeof cond === "object" && "$in" in cond) {
       return (cond.$in as Array<unknown>).some((v) => compare(value, v) === 0)
+    }
+    if (cond !== null && typeof cond === "object" && "$gte" in cond) {
+      return typeName(value) === typeName(cond.$gte) && compare(value, cond.$gte) >= 0
+    }
+    if (cond !== null && typeof cond === "object" && "$regex" in cond) {
+      return typeof value === "string" && new RegExp(cond.$regex as string, "u").test(value)
     }
     return cond === null ? nullish(value) : compare(value, cond) === 0
   })
@@ -655,6 +661,122 @@ describe("mongoDocument", () => {
       expect(Either.isLeft(notJson) && notJson.left.message).toContain("Stored state \"x\" is not valid JSON")
       const notString = Doc.parseJsonField("body", { a: 1 })
       expect(Either.isLeft(notString) && notString.left.message).toContain("not a JSON string")
+    })
+  })
+
+  describe("inspecting and retention", () => {
+    const finished = (id: string, status: string, updatedAt: Date): Row => ({
+      _id: id,
+      workflow: "order",
+      status,
+      owner: null,
+      leaseUntil: null,
+      attempts: 1,
+      createdAt: t0,
+      updatedAt,
+      completedAt: status === "running" || status === "pending" ? null : updatedAt,
+      seq: 1
+    })
+
+    it("listRuns and countRuns filter by prefix, status, workflow and since (an updatedAt Date)", () => {
+      const since = "2026-01-01T12:00:01.000Z"
+      const filter = Doc.runsFilter({ prefix: "p:", status: ["completed"], workflow: "order", since })
+      expect(filter).toEqual({
+        _id: { $regex: "^p:" },
+        status: { $in: ["completed"] },
+        workflow: "order",
+        updatedAt: { $gte: new Date(since) }
+      })
+      expect(matches(finished("p:a", "completed", later(1_000)), filter, later(5_000))).toBe(true)
+      expect(matches(finished("p:a", "completed", later(999)), filter, later(5_000))).toBe(false)
+      expect(matches(finished("q:a", "completed", later(1_000)), filter, later(5_000))).toBe(false)
+      expect(matches(finished("p:a", "failed", later(1_000)), filter, later(5_000))).toBe(false)
+      expect(matches({ ...finished("p:a", "completed", later(1_000)), workflow: "other" }, filter, later(5_000))).toBe(false)
+      expect(Doc.runsFilter({ prefix: "", status: undefined, workflow: undefined, since: undefined })).toEqual({ _id: { $regex: "^" } })
+
+      expect(Doc.statusCountPipeline({ prefix: "p:", workflow: undefined, since: undefined })).toEqual([
+        { $match: { _id: { $regex: "^p:" } } },
+        { $group: { _id: "$status", n: { $sum: 1 } } }
+      ])
+      expect(Doc.stepCountPipeline(["a", "b"])).toEqual([
+        { $match: { runId: { $in: ["a", "b"] } } },
+        { $group: { _id: "$runId", n: { $sum: 1 } } }
+      ])
+      // a summary carries neither input nor output
+      expect(Doc.summaryProjection).toEqual({ input: 0, output: 0 })
+    })
+
+    it("prune matches finished runs in the given statuses last changed at least olderThan ago, on the server's clock", () => {
+      const now = later(60_000)
+      const filter = (olderThanMs: number, status: ReadonlyArray<"completed" | "failed" | "cancelled" | "dead"> = ["completed", "failed"]) =>
+        Doc.pruneFilter({ prefix: "p:", status, olderThanMs, limit: 10 })
+      const done = finished("p:done", "completed", later(1_000))
+      expect(matches(done, filter(0), now)).toBe(true)
+      expect(matches(done, filter(59_000), now)).toBe(true)
+      expect(matches(done, filter(59_001), now)).toBe(false)
+      expect(matches(done, filter(3_600_000), now)).toBe(false)
+      expect(matches(done, filter(0, ["failed"]), now)).toBe(false)
+      expect(matches(finished("p:f", "failed", later(1_000)), filter(0), now)).toBe(true)
+      expect(matches(finished("q:done", "completed", later(1_000)), filter(0), now)).toBe(false)
+      // running and pending runs are never matched: the status list holds final statuses only
+      expect(matches(finished("p:r", "running", later(1_000)), filter(0), now)).toBe(false)
+      expect(matches(finished("p:p", "pending", later(1_000)), filter(0), now)).toBe(false)
+      expect(JSON.stringify(filter(0))).toContain("$$NOW")
+    })
+
+    it("a step document becomes a StepRow: times as ISO-8601; attempt and owner only when a claim wrote it", () => {
+      const checkpointed = {
+        runId: "r",
+        stepKey: "a",
+        position: 1,
+        entry: "{\"result\":{\"ok\":true,\"value\":1}}",
+        startedAt: t0,
+        completedAt: later(5),
+        attempt: 2,
+        owner: "owner-a"
+      }
+      expect(Doc.toStepRow(checkpointed)).toEqual({
+        key: "a",
+        position: 1,
+        entry: { result: { ok: true, value: 1 } },
+        startedAt: "2026-01-01T12:00:00.000Z",
+        completedAt: "2026-01-01T12:00:00.005Z",
+        attempt: 2,
+        owner: "owner-a"
+      })
+      expect(Doc.toStepRow({ ...checkpointed, attempt: 0, owner: null })).toMatchObject({ attempt: undefined, owner: undefined })
+      // a corrupt entry reaches the service as its text, which the service reports as a Decode error
+      expect(Doc.toStepRow({ ...checkpointed, entry: "{oops" }).entry).toBe("{oops")
+    })
+
+    it("a summary counts the step documents and the steps of a saved document", () => {
+      const doc = { ...finished("t:s", "completed", later(1)), _id: "t:s", version: null, body: "{\"steps\":{\"a\":{},\"b\":{}}}", leased: false }
+      const summary = Either.getOrThrow(Doc.toSummary(doc, 3))
+      expect(summary).toMatchObject({ id: "t:s", status: "completed", workflow: "order", steps: 5, attempts: 1, leased: false })
+      expect(summary).not.toHaveProperty("input")
+      expect(summary).not.toHaveProperty("output")
+      expect(Doc.savedStepCount("{\"steps\":[[\"a\",{}]]}")).toBe(1)
+      expect(Doc.savedStepCount(null)).toBe(0)
+      expect(Doc.savedStepCount("{oops")).toBe(0)
+    })
+
+    it("the ttl indexes expire runs on completedAt, which only a run's end sets, and steps on runEndedAt", () => {
+      expect(Doc.ttlIndexes(3600)).toEqual({
+        runs: { key: { completedAt: 1 }, name: "ttl_completedAt", expireAfterSeconds: 3600 },
+        steps: { key: { runEndedAt: 1 }, name: "ttl_runEndedAt", expireAfterSeconds: 3600 }
+      })
+      const claimed = runClaim(undefined, claim(), 1, t0).after
+      // a TTL index ignores a document whose field is null or missing: a running or saved run never expires
+      expect(claimed["completedAt"]).toBeNull()
+      expect(upsert(undefined, "s", Doc.savePipeline({ formatVersion: 1 }, "completed", 2), t0)["completedAt"]).toBeNull()
+      const ended = applyPipeline(claimed, Doc.finishPipeline("completed", "{}", 2), later(10))
+      expect(ended["completedAt"]).toEqual(later(10))
+      const cancelled = applyPipeline(claimed, Doc.cancelPipeline(2), later(20))
+      expect(cancelled["completedAt"]).toEqual(later(20))
+      // reopened by a claim: no longer expires
+      const reopened = runClaim({ ...applyPipeline(claimed, Doc.finishPipeline("failed", "{}", 2), later(10)) }, claim({ reopenFailed: true }), 3, later(30))
+      expect(reopened.claimed).toBe(true)
+      expect(reopened.after["completedAt"]).toBeNull()
     })
   })
 

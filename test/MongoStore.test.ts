@@ -14,6 +14,10 @@ describe.skipIf(url === undefined)(
   url === undefined ? "MongoStore contract (skipped: MONGODB_URL is not set)" : "MongoStore contract",
   () => {
     StoreContract.suite("MongoStore", (options) => MongoStore.layer({ url: url ?? "", database, ...options }))
+    // the ttl option stamps step documents as runs end and unstamps them on a reopening claim: the
+    // contract holds alike (a day's TTL expires nothing the tests write)
+    StoreContract.suite("MongoStore with ttl", (options) =>
+      MongoStore.layer({ url: url ?? "", database, collection: "runs_ttl", ttl: "1 day", ...options }))
 
     afterAll(async () => {
       const client = new MongoClient(url ?? "", { serverSelectionTimeoutMS: 5_000 })
@@ -58,6 +62,17 @@ describe("MongoStore (no server needed)", () => {
       expect(db.reason).toBe("InvalidOption")
       expect(db.message).toContain("bad.name")
       // no server selection was attempted (that would take the 5 s default)
+      expect(Date.now() - started).toBeLessThan(2_000)
+    }))
+
+  it.effect("a ttl that is not a finite duration of at least a second is rejected before connecting", () =>
+    Effect.gen(function*() {
+      const started = Date.now()
+      for (const ttl of ["forever", Infinity, "10 millis"] as const) {
+        const error = yield* failure(MongoStore.layer({ url: "mongodb://127.0.0.1:1/x", ttl: ttl as never }))
+        expect(error.reason).toBe("InvalidOption")
+        expect(error.message).toContain("ttl")
+      }
       expect(Date.now() - started).toBeLessThan(2_000)
     }))
 })

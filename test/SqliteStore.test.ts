@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import { Context, Effect, Layer, Option } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -38,5 +39,18 @@ describe("SqliteStore", () => {
     Effect.gen(function*() {
       const { error } = yield* layerFailure(SqliteStore.layer({ filename: path.join(dir, "no/such/dir/x.db") }))
       expect(error.reason).toBe("Connection")
+    }))
+
+  it.scoped("inspect reports a corrupt step row as a Decode error; listRuns and prune still work", () =>
+    Effect.gen(function*() {
+      const store = Context.get(yield* Layer.build(SqliteStore.layer({ filename, table: "corrupt_steps" })), SnapshotStore)
+      yield* store.appendSteps("bad", [["k", { result: { ok: true, value: 1 }, stepId: "k" }]])
+      expect(Option.getOrThrow(yield* store.inspect("bad")).steps.map((s) => s.key)).toEqual(["k"])
+      const sql = Context.get(yield* Layer.build(SqliteClient.layer({ filename })), SqliteClient.SqliteClient)
+      yield* sql`UPDATE corrupt_steps_steps SET entry = '{"result":' WHERE run_id = 'bad'`
+      const error = yield* Effect.flip(store.inspect("bad"))
+      expect(error).toMatchObject({ _tag: "StoreError", reason: "Decode" })
+      expect(error.message).toContain("\"k\" of \"bad\"")
+      expect((yield* store.listRuns({ prefix: "bad" })).map((r) => [r.id, r.steps])).toEqual([["bad", 1]])
     }))
 })

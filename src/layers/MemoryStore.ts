@@ -10,6 +10,7 @@ import {
   LoadedWithSteps,
   make as makeService,
   type RunBackend,
+  type RunQuery,
   type RunRecord,
   type RunStatus,
   SnapshotStore,
@@ -20,8 +21,8 @@ import {
 interface Row {
   /** What `save` wrote (JSON), or undefined for a run written by `runDurable` alone. */
   json: string | undefined
-  /** key -> entry JSON, in first-written order. */
-  readonly steps: Map<string, string>
+  /** key -> the step, in first-written order. */
+  readonly steps: Map<string, Step>
   workflow: string | undefined
   version: string | undefined
   status: RunStatus
@@ -40,6 +41,16 @@ interface Row {
   seq: number
 }
 
+/** A step as a step row keeps it: its entry's JSON, and (checkpoints only) when, by which attempt and owner. */
+interface Step {
+  readonly entry: string
+  /** Epoch ms. */
+  readonly startedAt: number
+  readonly completedAt: number
+  readonly attempt: number | undefined
+  readonly owner: string | undefined
+}
+
 /** The rows behind a memory store; pass one `Data` to several stores (say, with different prefixes) to share it. */
 export interface Data {
   readonly rows: Map<string, Row>
@@ -56,6 +67,13 @@ export interface MemoryStoreOptions {
 }
 
 const leased = (row: Row, now: number) => row.owner !== undefined && row.leaseUntil > now
+
+/** How many steps the document `save` wrote holds: a ResumeState's `steps` array, a snapshot's `steps` object. */
+const savedSteps = (row: Row): number => {
+  if (row.json === undefined) return 0
+  const steps = (JSON.parse(row.json) as { steps?: unknown }).steps
+  return Array.isArray(steps) ? steps.length : typeof steps === "object" && steps !== null ? Object.keys(steps).length : 0
+}
 
 const record = (id: string, row: Row): RunRecord => ({
   id,
@@ -107,6 +125,12 @@ export const make = (options: MemoryStoreOptions = {}): SnapshotStoreService => 
     const row = rows.get(id)
     return row !== undefined && row.owner === owner && row.status === "running" ? row : undefined
   }
+  const matching = (query: Omit<RunQuery, "limit">) =>
+    Array.from(rows).filter(([id, row]) =>
+      id.startsWith(query.prefix) && (query.status === undefined || query.status.includes(row.status)) &&
+      (query.workflow === undefined || row.workflow === query.workflow) &&
+      (query.since === undefined || row.updatedAt >= Date.parse(query.since))
+    )
   const runs: RunBackend = {
     get: (id) => Effect.sync(() => Option.map(Option.fromNullable(rows.get(id)), (row) => record(id, row))),
     claim: (claim) =>
@@ -138,8 +162,15 @@ export const make = (options: MemoryStoreOptions = {}): SnapshotStoreService => 
       Effect.sync(() => {
         const row = owned(checkpoint.id, checkpoint.owner)
         if (row === undefined) return false
-        row.steps.set(checkpoint.key, checkpoint.entry)
-        row.leaseUntil = Date.now() + checkpoint.leaseMs
+        const now = Date.now()
+        row.steps.set(checkpoint.key, {
+          entry: checkpoint.entry,
+          startedAt: now - checkpoint.durationMs,
+          completedAt: now,
+          attempt: checkpoint.attempt,
+          owner: checkpoint.owner
+        })
+        row.leaseUntil = now + checkpoint.leaseMs
         touch(row)
         return true
       }),
@@ -179,6 +210,49 @@ export const make = (options: MemoryStoreOptions = {}): SnapshotStoreService => 
         touch(row)
         row.completedAt = new Date(row.updatedAt).toISOString()
         return true
+      }),
+    listRuns: (query) =>
+      Effect.sync(() =>
+        matching(query)
+          .sort(([, a], [, b]) => b.seq - a.seq)
+          .slice(0, query.limit)
+          .map(([id, row]) => {
+            const { input: _input, output: _output, ...summary } = record(id, row)
+            return { ...summary, steps: row.steps.size + savedSteps(row) }
+          })
+      ),
+    countRuns: (query) =>
+      Effect.sync(() => {
+        const counts: Partial<Record<RunStatus, number>> = {}
+        for (const [, row] of matching({ ...query, status: undefined })) counts[row.status] = (counts[row.status] ?? 0) + 1
+        return counts
+      }),
+    inspect: (id) =>
+      Effect.sync(() =>
+        Option.map(Option.fromNullable(rows.get(id)), (row) => ({
+          run: record(id, row),
+          head: row.json === undefined ? undefined : JSON.parse(row.json),
+          steps: Array.from(row.steps, ([key, step], position) => ({
+            key,
+            position,
+            entry: JSON.parse(step.entry) as unknown,
+            startedAt: new Date(step.startedAt).toISOString(),
+            completedAt: new Date(step.completedAt).toISOString(),
+            attempt: step.attempt,
+            owner: step.owner
+          }))
+        }))
+      ),
+    prune: (query, dryRun) =>
+      Effect.sync(() => {
+        const cutoff = Date.now() - query.olderThanMs
+        const doomed = Array.from(rows).filter(([id, row]) =>
+          id.startsWith(query.prefix) && row.updatedAt <= cutoff && (query.status as ReadonlyArray<RunStatus>).includes(row.status)
+        )
+        if (dryRun) return doomed.length
+        const batch = doomed.slice(0, query.limit)
+        for (const [id] of batch) rows.delete(id)
+        return batch.length
       })
   }
   const workers: WorkerBackend = {
@@ -254,7 +328,10 @@ export const make = (options: MemoryStoreOptions = {}): SnapshotStoreService => 
       Effect.sync(() => {
         const row = rows.get(id) ?? create(id, "running")
         if (leased(row, Date.now())) return false
-        for (const [key, entry] of entries) row.steps.set(key, JSON.stringify(entry))
+        const now = Date.now()
+        for (const [key, entry] of entries) {
+          row.steps.set(key, { entry: JSON.stringify(entry), startedAt: now, completedAt: now, attempt: undefined, owner: undefined })
+        }
         touch(row)
         return true
       }),
@@ -263,7 +340,7 @@ export const make = (options: MemoryStoreOptions = {}): SnapshotStoreService => 
         Option.map(Option.fromNullable(rows.get(id)), (row) =>
           new LoadedWithSteps(
             row.json === undefined ? undefined : JSON.parse(row.json),
-            Array.from(row.steps, ([key, json]) => [key, JSON.parse(json) as unknown] as const),
+            Array.from(row.steps, ([key, step]) => [key, JSON.parse(step.entry) as unknown] as const),
             record(id, row)
           ))
       ),

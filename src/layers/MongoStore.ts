@@ -19,7 +19,7 @@
  *   removes them.
  */
 import { Duration, Effect, Either, Layer, Option, Redacted, type Scope } from "effect"
-import type { Collection, Document, MongoClientOptions } from "mongodb"
+import type { Collection, Db, Document, MongoClientOptions } from "mongodb"
 import { configured } from "../internal/configured.js"
 import { importDriver } from "../internal/driver.js"
 import * as Doc from "./mongoDocument.js"
@@ -39,11 +39,44 @@ export interface MongoStoreOptions {
   readonly prefix?: string | undefined
   /** How long to look for a server before failing. Default 5000. */
   readonly serverSelectionTimeoutMS?: number | undefined
+  /**
+   * Let MongoDB remove finished runs this long after they ended, with their steps (TTL indexes; the
+   * server's TTL monitor runs about once a minute). Ending a run then also stamps its step documents.
+   * Documents `save` wrote have no end and stay. Without it, finished runs stay until
+   * `SnapshotStore.prune` removes them; leaving it out later does not drop the indexes (drop
+   * `ttl_completedAt` and `ttl_runEndedAt` to stop expiry).
+   */
+  readonly ttl?: Duration.DurationInput | undefined
   /** Further driver options (TLS, pool size, …), given to `MongoClient` as they are. */
   readonly clientOptions?: MongoClientOptions | undefined
 }
 
 const defaultServerSelectionTimeoutMS = 5_000
+
+/**
+ * Creates a TTL index, or changes the expiry of the one an earlier start created with another `ttl`
+ * (createIndex refuses other options under the same name: IndexOptionsConflict, code 85).
+ */
+const ensureTtlIndex = async (
+  db: Db,
+  target: Collection<any>,
+  index: { readonly key: Document; readonly name: string; readonly expireAfterSeconds: number }
+) => {
+  try {
+    await target.createIndex(index.key, { name: index.name, expireAfterSeconds: index.expireAfterSeconds })
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 85) throw error
+    await db.command({ collMod: target.collectionName, index: { name: index.name, expireAfterSeconds: index.expireAfterSeconds } })
+  }
+}
+
+const ttlOption = (ttl: Duration.DurationInput | undefined): Effect.Effect<number | undefined, StoreError> => {
+  if (ttl === undefined) return Effect.succeed(undefined)
+  const duration = Duration.decodeUnknown(ttl)
+  return Option.isSome(duration) && Duration.isFinite(duration.value) && Duration.toSeconds(duration.value) >= 1
+    ? Effect.succeed(Math.round(Duration.toSeconds(duration.value)))
+    : Effect.fail(invalid(`MongoStore ttl must be a finite duration of at least 1 second, got ${JSON.stringify(String(ttl))}`))
+}
 
 // Run documents as the driver sees them: a string `_id`, the rest read through Doc.toRunRecord
 interface RunRow extends Document {
@@ -90,6 +123,7 @@ export const make = (options: MongoStoreOptions): Effect.Effect<SnapshotStoreSer
   Effect.gen(function*() {
     const url = Redacted.isRedacted(options.url) ? Redacted.value(options.url) : options.url
     const { collection, database } = yield* names(options, url)
+    const ttlSeconds = yield* ttlOption(options.ttl)
     const driver = yield* loadDriver
     const attempt = <A>(op: string, f: () => Promise<A>): Effect.Effect<A, StoreError> =>
       Effect.tryPromise({ try: f, catch: operationError(driver, op) })
@@ -133,6 +167,11 @@ export const make = (options: MongoStoreOptions): Effect.Effect<SnapshotStoreSer
         for (const index of Doc.stepIndexes) {
           await steps.createIndex(index.key, { name: index.name, ...("unique" in index ? { unique: index.unique } : {}) })
         }
+        if (ttlSeconds !== undefined) {
+          const ttl = Doc.ttlIndexes(ttlSeconds)
+          await ensureTtlIndex(db, runsCollection, ttl.runs)
+          await ensureTtlIndex(db, steps, ttl.steps)
+        }
         // created up front so the first concurrent writes do not race to upsert it
         await counters.updateOne({ _id: Doc.counterId }, { $setOnInsert: { value: 0 } }, { upsert: true })
       },
@@ -160,7 +199,7 @@ export const make = (options: MongoStoreOptions): Effect.Effect<SnapshotStoreSer
           runsCollection.findOneAndUpdate(Doc.idFilter(id), pipeline, {
             upsert: true,
             returnDocument: "after",
-            projection: { seq: 1, attempts: 1 }
+            projection: { seq: 1, attempts: 1, completedAt: 1 }
           })),
         (after) => ({ written: Doc.wrote(after, seq), after })
       )
@@ -171,6 +210,17 @@ export const make = (options: MongoStoreOptions): Effect.Effect<SnapshotStoreSer
         (docs) => docs[0] as RunRow | undefined
       )
     const deleteSteps = (op: string, id: string) => attempt(op, () => steps.deleteMany({ runId: id }))
+    // With `ttl`, a run document expires `ttl` after its completedAt (set only when a run ends). Step
+    // documents have no cascade: ending a run stamps its steps' runEndedAt, which a second TTL index
+    // expires alike; a step appended to an ended run is stamped as it is written, and a claim that
+    // reopens a run unstamps its steps. A process that dies between a run's end and the stamp leaves its
+    // steps unstamped until `prune` or a `delete` of that id removes them.
+    const stampEnded = (op: string, id: string) =>
+      ttlSeconds === undefined
+        ? Effect.void
+        : Effect.asVoid(attempt(op, () => steps.updateMany({ runId: id }, [{ $set: { runEndedAt: "$$NOW" } }])))
+    const unstampEnded = (id: string) =>
+      ttlSeconds === undefined ? Effect.void : Effect.asVoid(attempt("claim", () => steps.updateMany({ runId: id }, { $unset: { runEndedAt: "" } })))
 
     const runs: RunBackend = {
       get: (id) =>
@@ -181,7 +231,7 @@ export const make = (options: MongoStoreOptions): Effect.Effect<SnapshotStoreSer
           Effect.map(
             conditionalUpsert("claim", claim.id, Doc.claimPipeline(claim, seq), seq),
             ({ after, written }) => written && after !== null ? Option.some(Number(after["attempts"])) : Option.none()
-          )),
+          ).pipe(Effect.tap((claimed) => Option.isSome(claimed) ? unstampEnded(claim.id) : Effect.void))),
       checkpoint: (checkpoint) =>
         // Two writes (see the module comment): the step is written only after the fence matched.
         Effect.flatMap(
@@ -203,15 +253,75 @@ export const make = (options: MongoStoreOptions): Effect.Effect<SnapshotStoreSer
         Effect.map(attempt("renew", () => runsCollection.updateOne(Doc.ownedFilter(id, owner), Doc.renewPipeline(leaseMs))), matched),
       finish: (id, owner, status, output) =>
         Effect.flatMap(nextSeq("finish"), (seq) =>
-          Effect.map(
+          Effect.flatMap(
             attempt("finish", () => runsCollection.updateOne(Doc.ownedFilter(id, owner), Doc.finishPipeline(status, output, seq))),
-            matched
+            (result) => Effect.as(matched(result) ? stampEnded("finish", id) : Effect.void, matched(result))
           )),
       release: (id, owner) =>
         Effect.asVoid(attempt("release", () => runsCollection.updateOne(Doc.releaseFilter(id, owner), Doc.releaseUpdate))),
       cancel: (id) =>
         Effect.flatMap(nextSeq("cancel"), (seq) =>
-          Effect.map(attempt("cancel", () => runsCollection.updateOne(Doc.cancelFilter(id), Doc.cancelPipeline(seq))), matched))
+          Effect.flatMap(
+            attempt("cancel", () => runsCollection.updateOne(Doc.cancelFilter(id), Doc.cancelPipeline(seq))),
+            (result) => Effect.as(matched(result) ? stampEnded("cancel", id) : Effect.void, matched(result))
+          )),
+      listRuns: (query) => {
+        const find = Doc.listQuery(query)
+        if (find === undefined) return Effect.succeed([])
+        return Effect.flatMap(
+          attempt("listRuns", () =>
+            runsCollection.aggregate([
+              { $match: Doc.runsFilter(query) },
+              { $sort: Doc.listSort },
+              ...(query.limit === undefined ? [] : [{ $limit: query.limit }]),
+              { $addFields: { leased: Doc.leasedExpr } },
+              { $project: Doc.summaryProjection }
+            ]).toArray()),
+          (docs) =>
+            Effect.flatMap(
+              attempt("listRuns", () => steps.aggregate(Doc.stepCountPipeline(docs.map((doc) => String(doc._id)))).toArray()),
+              (counts) => {
+                const byRun = new Map(counts.map((c) => [String(c._id), Number(c["n"])]))
+                return Effect.forEach(docs, (doc) => decoded(Doc.toSummary(doc as RunRow, byRun.get(String(doc._id)) ?? 0)))
+              }
+            )
+        )
+      },
+      countRuns: (query) =>
+        Effect.map(
+          attempt("countRuns", () => runsCollection.aggregate(Doc.statusCountPipeline(query)).toArray()),
+          (rows) => Object.fromEntries(rows.map((row) => [String(row._id), Number(row["n"])]))
+        ),
+      inspect: (id) =>
+        Effect.flatMap(readRun("inspect", id, true), (doc) =>
+          doc === undefined ? Effect.succeedNone : Effect.flatMap(
+            attempt("inspect", () => steps.find({ runId: id }, { sort: Doc.stepsSort, projection: { _id: 0 } }).toArray()),
+            (stepDocs) =>
+              Effect.map(
+                Effect.all([decoded(Doc.toRunRecord(doc)), decoded(Doc.parseJsonField(`Stored state "${id}"`, doc["body"]))]),
+                ([run, head]) => Option.some({ run, head, steps: stepDocs.map(Doc.toStepRow) })
+              )
+          )),
+      // No transaction (it would need a replica set): a batch's steps go first, then its runs, rechecked;
+      // a prune cut short between the two leaves finished runs without steps, which the next prune removes.
+      prune: (query, dryRun) => {
+        const filter = Doc.pruneFilter(query)
+        if (dryRun) return attempt("prune", () => runsCollection.countDocuments(filter))
+        return Effect.flatMap(
+          attempt("prune", () => runsCollection.find(filter, { projection: { _id: 1 }, limit: query.limit }).toArray()),
+          (docs) => {
+            if (docs.length === 0) return Effect.succeed(0)
+            const ids = docs.map((doc) => doc._id)
+            return Effect.zipRight(
+              attempt("prune", () => steps.deleteMany({ runId: { $in: ids } })),
+              Effect.map(
+                attempt("prune", () => runsCollection.deleteMany({ ...filter, _id: { $in: ids } })),
+                (result) => result.deletedCount
+              )
+            )
+          }
+        )
+      }
     }
 
     return makeService({
@@ -222,9 +332,10 @@ export const make = (options: MongoStoreOptions): Effect.Effect<SnapshotStoreSer
             written ? Effect.as(deleteSteps("save", id), true) : Effect.succeed(false))),
       appendSteps: (id, entries) =>
         Effect.flatMap(nextSeq("appendSteps"), (seq) =>
-          Effect.flatMap(conditionalUpsert("appendSteps", id, Doc.touchPipeline(seq), seq), ({ written }) => {
+          Effect.flatMap(conditionalUpsert("appendSteps", id, Doc.touchPipeline(seq), seq), ({ after, written }) => {
             if (!written) return Effect.succeed(false)
             if (entries.length === 0) return Effect.succeed(true)
+            const ended = after?.["completedAt"] instanceof Date
             // New keys go after the run's last step, as the SQL store's MAX(position) + 1; a key written
             // again keeps its place (the upsert tells which were new).
             return Effect.flatMap(
@@ -248,7 +359,7 @@ export const make = (options: MongoStoreOptions): Effect.Effect<SnapshotStoreSer
                   true
                 )
               }
-            )
+            ).pipe(Effect.tap(() => ended ? stampEnded("appendSteps", id) : Effect.void))
           })),
       load: (id) =>
         Effect.flatMap(readRun("load", id, true), (doc) =>

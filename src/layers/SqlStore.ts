@@ -19,13 +19,14 @@ import {
   LoadedWithSteps,
   make as makeService,
   type RunBackend,
-  type RunRecord,
   type RunStatus,
   SnapshotStore,
   type SnapshotStoreService,
   StoreError,
   type WorkerBackend
 } from "../SnapshotStore.js"
+import { inspection } from "./sqlInspection.js"
+import { describe, optionalText, parse, parseSteps, queryError, type RunRow, runColumns, toIso, toRecord } from "./sqlRows.js"
 import { migrate, sequenceName, stepsTable, wakeChannel } from "./sqlSchema.js"
 
 export interface SqlStoreOptions {
@@ -51,60 +52,6 @@ export const validateTable = (table: string | undefined): Effect.Effect<string, 
         message: `Invalid table name ${JSON.stringify(name)}: use 1-48 letters, digits or underscores, not starting with a digit`
       })
     )
-}
-
-// A SqlError's own message is generic ("Failed to execute statement"); the driver's error, down the
-// cause chain, says why.
-const describe = (error: { readonly message: string; readonly cause?: unknown }): string =>
-  error.cause instanceof Error ? `${error.message}: ${describe(error.cause)}` : error.message
-
-// The server is unreachable or went away (worth a retry), rather than the statement being wrong:
-// a failed pool checkout, a dropped socket, SQLSTATE class 08 or 57P01-57P03 (shutdown/restart).
-const isConnectionError = (error: SqlError.SqlError): boolean => {
-  const cause = error.cause as { readonly code?: unknown; readonly message?: unknown } | null | undefined
-  const code = typeof cause?.code === "string" ? cause.code : ""
-  return error.message.startsWith("Failed to acquire connection") || error.message === "Connection error" ||
-    /^(08...|57P0[123]|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)$/.test(code) ||
-    (typeof cause?.message === "string" && cause.message.startsWith("Connection terminated"))
-}
-
-const queryError = (op: string) => (cause: SqlError.SqlError) =>
-  new StoreError({
-    reason: isConnectionError(cause) ? "Connection" : "Query",
-    message: `SQL store ${op} failed: ${describe(cause)}`,
-    cause
-  })
-
-const toIso = (u: unknown): string => u instanceof Date ? u.toISOString() : new Date(String(u)).toISOString()
-const optionalIso = (u: unknown): string | undefined => u === null || u === undefined ? undefined : toIso(u)
-const optionalText = (u: unknown): string | undefined => u === null || u === undefined ? undefined : String(u)
-
-// node-pg parses json on read; SQLite hands back the text
-const parse = (what: string, value: unknown): Effect.Effect<unknown, StoreError> =>
-  typeof value !== "string" ? Effect.succeed(value ?? undefined) : Effect.try({
-    try: () => JSON.parse(value) as unknown,
-    catch: (cause) => new StoreError({ reason: "Decode", message: `${what} is not valid JSON`, cause })
-  })
-
-// A plain loop: a run of 10,000 steps loads 10,000 rows, and an Effect per row would cost more than the parse
-const parseSteps = (
-  id: string,
-  rows: ReadonlyArray<{ readonly step_key: string; readonly entry: unknown }>
-): Effect.Effect<Array<readonly [string, unknown]>, StoreError> => {
-  const steps: Array<readonly [string, unknown]> = new Array(rows.length)
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i]!
-    if (typeof row.entry !== "string") {
-      steps[i] = [row.step_key, row.entry]
-      continue
-    }
-    try {
-      steps[i] = [row.step_key, JSON.parse(row.entry) as unknown]
-    } catch (cause) {
-      return Effect.fail(new StoreError({ reason: "Decode", message: `Stored step "${row.step_key}" of "${id}" is not valid JSON`, cause }))
-    }
-  }
-  return Effect.succeed(steps)
 }
 
 type Params = Record<string, string | number | null>
@@ -168,44 +115,6 @@ const prepareHot = (sql: SqlClient.SqlClient, pg: boolean, text: string, executo
   return <A extends object = Record<string, unknown>>(params: Params): Effect.Effect<ReadonlyArray<A>, SqlError.SqlError> =>
     Effect.withTracerEnabled(statement<A>(params), false)
 }
-
-const runColumns = `id, workflow, version, status, owner, attempts, created_at, updated_at, completed_at, input, output`
-
-interface RunRow {
-  readonly id: string
-  readonly workflow: string | null
-  readonly version: string | null
-  readonly status: RunStatus
-  readonly owner: string | null
-  readonly attempts: number | string
-  readonly created_at: unknown
-  readonly updated_at: unknown
-  readonly completed_at: unknown
-  readonly input: unknown
-  readonly output: unknown
-  readonly leased: unknown
-  readonly body?: unknown
-}
-
-const toRecord = (id: string, row: RunRow): Effect.Effect<RunRecord, StoreError> =>
-  Effect.map(
-    Effect.all([parse(`The input of run "${id}"`, row.input), parse(`The output of run "${id}"`, row.output)]),
-    ([input, output]) => ({
-      id: row.id,
-      workflow: optionalText(row.workflow),
-      version: optionalText(row.version),
-      status: row.status,
-      owner: optionalText(row.owner),
-      // Postgres gives a boolean, SQLite 0 / 1
-      leased: row.leased === true || Number(row.leased) === 1,
-      attempts: Number(row.attempts),
-      createdAt: toIso(row.created_at),
-      updatedAt: toIso(row.updated_at),
-      completedAt: optionalIso(row.completed_at),
-      input: input as Snapshot.JsonValue | undefined,
-      output: output as Snapshot.StepResult | undefined
-    })
-  )
 
 interface DueRow {
   readonly id: string
@@ -482,7 +391,8 @@ export const make = (
       finish: (id, owner, status, output) =>
         finish({ id, owner, status, output }).pipe(Effect.map(affected), Effect.mapError(queryError("finish"))),
       release: (id, owner) => release({ id, owner }).pipe(Effect.asVoid, Effect.mapError(queryError("release"))),
-      cancel: (id) => cancel({ id }).pipe(Effect.map(affected), Effect.mapError(queryError("cancel")))
+      cancel: (id) => cancel({ id }).pipe(Effect.map(affected), Effect.mapError(queryError("cancel"))),
+      ...inspection(q, pg, table, transaction)
     }
 
     // Postgres clients (PgClient) can LISTEN: started and released runs wake workers at once

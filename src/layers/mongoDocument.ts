@@ -30,7 +30,19 @@
  */
 import { Either, Schema } from "effect"
 import type * as Snapshot from "../Snapshot.js"
-import { type Claim, type Checkpoint, type ListEntry, LoadedWithSteps, type RunRecord, RunStatus, StoreError } from "../SnapshotStore.js"
+import {
+  type Checkpoint,
+  type Claim,
+  type ListEntry,
+  LoadedWithSteps,
+  type PruneQuery,
+  type RunQuery,
+  type RunRecord,
+  RunStatus,
+  type RunSummary,
+  type StepRow,
+  StoreError
+} from "../SnapshotStore.js"
 
 /** A run's document as stored. Documents written before run records have only `_id`, `body`, `updatedAt`, `seq`. */
 export interface RunDocument {
@@ -60,6 +72,8 @@ export interface StepDocument {
   readonly completedAt: Date
   readonly attempt: number
   readonly owner: string | null
+  /** With the `ttl` option: when the run ended, for the TTL index on step documents. */
+  readonly runEndedAt?: Date
 }
 
 export interface CounterDocument {
@@ -365,6 +379,93 @@ export const listQuery = (options: {
     projection: { _id: 1, updatedAt: 1, status: 1, workflow: 1 },
     limit: options.limit
   }
+
+// ---------------------------------------------------------------------------------------------
+// Inspecting and retention
+
+/** The runs a `listRuns` / `countRuns` query matches. */
+export const runsFilter = (query: Omit<RunQuery, "limit">) => ({
+  ...prefixFilter(query.prefix),
+  ...(query.status === undefined ? {} : { status: { $in: query.status } }),
+  ...(query.workflow === undefined ? {} : { workflow: query.workflow }),
+  ...(query.since === undefined ? {} : { updatedAt: { $gte: new Date(query.since) } })
+})
+
+/** The fields a summary needs: no input or output; the body only to count a saved document's steps. */
+export const summaryProjection = { input: 0, output: 0 } as const
+
+/** Step documents counted per run, for the runs listed. */
+export const stepCountPipeline = (ids: ReadonlyArray<string>) => [
+  { $match: { runId: { $in: ids } } },
+  { $group: { _id: "$runId", n: { $sum: 1 } } }
+]
+
+export const statusCountPipeline = (query: Omit<RunQuery, "limit" | "status">) => [
+  { $match: runsFilter({ ...query, status: undefined }) },
+  { $group: { _id: "$status", n: { $sum: 1 } } }
+]
+
+/** Finished runs in the given statuses whose last change is older than `olderThanMs` on the server's clock. */
+export const pruneFilter = (query: PruneQuery) => ({
+  ...prefixFilter(query.prefix),
+  status: { $in: query.status },
+  $expr: { $lte: ["$updatedAt", { $subtract: ["$$NOW", literal(query.olderThanMs)] }] }
+})
+
+/** How many steps a saved document holds: a ResumeState's `steps` array, a snapshot's `steps` object. */
+export const savedStepCount = (body: unknown): number => {
+  if (typeof body !== "string") return 0
+  try {
+    const steps = (JSON.parse(body) as { steps?: unknown }).steps
+    return Array.isArray(steps) ? steps.length : typeof steps === "object" && steps !== null ? Object.keys(steps).length : 0
+  } catch {
+    return 0
+  }
+}
+
+/** A run document as `listRuns` shows it. */
+export const toSummary = (
+  doc: { readonly _id: unknown; readonly [field: string]: unknown },
+  stepDocuments: number
+): Either.Either<RunSummary, StoreError> =>
+  Either.map(toRunRecord(doc), ({ input: _input, output: _output, ...run }) => ({
+    ...run,
+    steps: stepDocuments + savedStepCount(doc["body"])
+  }))
+
+/** A step document as `inspect` shows it (its entry parsed; the service checks it). */
+export const toStepRow = (doc: { readonly [field: string]: unknown }): StepRow => {
+  const entry = doc["entry"]
+  let parsed: unknown = entry
+  if (typeof entry === "string") {
+    try {
+      parsed = JSON.parse(entry)
+    } catch {
+      parsed = entry
+    }
+  }
+  const time = (value: unknown) => value instanceof Date ? value.toISOString() : undefined
+  const attempt = Number(doc["attempt"] ?? 0)
+  return {
+    key: String(doc["stepKey"]),
+    position: Number(doc["position"] ?? 0),
+    entry: parsed,
+    startedAt: time(doc["startedAt"]),
+    completedAt: time(doc["completedAt"]),
+    attempt: attempt > 0 ? attempt : undefined,
+    owner: optionalText(doc["owner"])
+  }
+}
+
+/**
+ * The `ttl` option's TTL indexes: MongoDB removes a run document `seconds` after its `completedAt` (set
+ * only when a run ends), and its step documents the same time after `runEndedAt`, which ending a run
+ * stamps on them (and a claim that reopens a failed run removes).
+ */
+export const ttlIndexes = (seconds: number) => ({
+  runs: { key: { completedAt: 1 }, name: "ttl_completedAt", expireAfterSeconds: seconds },
+  steps: { key: { runEndedAt: 1 }, name: "ttl_runEndedAt", expireAfterSeconds: seconds }
+})
 
 // ---------------------------------------------------------------------------------------------
 // Reading documents back

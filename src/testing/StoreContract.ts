@@ -15,6 +15,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Context, Deferred, Effect, Fiber, Layer, Option, Schema } from "effect"
 import * as ResumeState from "../ResumeState.js"
 import * as Workflow from "../Workflow.js"
+import { inspectionSuite } from "./inspectionContract.js"
 import type * as Snapshot from "../Snapshot.js"
 import { maxIdLength, SnapshotStore, type SnapshotStoreService, type StoreError } from "../SnapshotStore.js"
 
@@ -197,6 +198,15 @@ export const suite = (
         expect(ids(yield* tenant.list())).toEqual(["wf-1"])
         expect(ids(yield* tenant.list({ prefix: "wf" }))).toEqual(["wf-1"])
         expect(ids(yield* tenant.list({ prefix: "x" }))).toEqual([])
+        // the inspecting methods add and strip the prefix alike, and prune stays inside it
+        yield* tenant.save("done", snapshotOf({ z: 1 }))
+        expect(ids(yield* tenant.listRuns()).sort()).toEqual(["done", "wf-1"])
+        expect(ids(yield* tenant.listRuns({ prefix: "wf" }))).toEqual(["wf-1"])
+        expect(Option.getOrThrow(yield* tenant.inspect("wf-1")).run.id).toBe("wf-1")
+        expect(yield* tenant.countRuns()).toMatchObject({ running: 1, completed: 1 })
+        expect(yield* tenant.prune({ olderThan: 0 })).toBe(1)
+        expect(ids(yield* tenant.listRuns())).toEqual(["wf-1"])
+        expect(Option.isSome(yield* plain.load(p + "other"))).toBe(true)
         yield* tenant.delete("wf-1")
         expect(yield* plain.load(p + "tenant:wf-1")).toEqual(Option.none())
       }))
@@ -396,6 +406,8 @@ export const suite = (
           })
         ), 60_000)
     })
+
+    inspectionSuite(withStore, scope)
 
     describe("durable runs: one owner, fenced checkpoints, cancel, versions", () => {
       // A store made from a five-method adapter cannot fence: runDurable refuses it, naming the stores that can

@@ -3,7 +3,16 @@
  * outcomes instead of executing the step's effect again.
  */
 import { Cause, Context, Data, Deferred, Duration, Effect, Either, Exit, Option, Schedule, type Schema } from "effect"
-import { isPrechecked, type RunContext, runStep, type StepOptions } from "./internal/stepCache.js"
+import {
+  isPrechecked,
+  recordCheckpoint,
+  recordRunEnd,
+  type RunContext,
+  runStep,
+  type RunTelemetry,
+  runTelemetry,
+  type StepOptions
+} from "./internal/stepCache.js"
 import { encodeInput, encodeOutcome, replayOutcome } from "./internal/runOutput.js"
 import { describeIssues } from "./internal/issues.js"
 import { isPlainOkEntry } from "./internal/plainEntry.js"
@@ -12,6 +21,7 @@ import * as ResumeState from "./ResumeState.js"
 import * as Snapshot from "./Snapshot.js"
 import { fencingStores, SnapshotStore, StoreError } from "./SnapshotStore.js"
 import { type EventHandler, WorkflowEvent } from "./WorkflowEvent.js"
+import * as Telemetry from "./Telemetry.js"
 import {
   Cancelled,
   type DurableFailure,
@@ -242,23 +252,90 @@ const makeRun = (
   workflowName: string,
   steps: Map<string, ResumeState.ResumeStateEntry>,
   options: { readonly retryFailed?: boolean | undefined; readonly onEvent?: EventHandler | undefined },
-  onRecorded?: RunContext["onRecorded"]
-): RunContext => ({
-  workflowName,
-  steps,
-  visits: new Map(),
-  retryFailed: options.retryFailed === true,
-  emit: toEventHandler(options.onEvent),
-  onRecorded
+  onRecorded: RunContext["onRecorded"],
+  telemetry: RunTelemetry | undefined
+): RunContext => {
+  if (telemetry !== undefined) telemetry.resumed = steps.size
+  return {
+    workflowName,
+    steps,
+    visits: new Map(),
+    retryFailed: options.retryFailed === true,
+    emit: toEventHandler(options.onEvent),
+    onRecorded,
+    telemetry
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Telemetry: a span per run (when a tracer is installed) and the run's metrics at its end
+
+const runStatus = (exit: Exit.Exit<unknown, unknown>): Telemetry.RunStatus => {
+  if (Exit.isSuccess(exit)) return "completed"
+  if (Cause.isInterruptedOnly(exit.cause)) return "interrupted"
+  const error = Cause.failureOption(exit.cause)
+  if (Option.isSome(error) && error.value instanceof Cancelled) return "cancelled"
+  if (Option.isSome(error) && error.value instanceof LeaseLost) return "lease_lost"
+  return "failed"
+}
+
+// A plain run's execution succeeds with the run's Exit; it fails only when interrupted
+const plainRunStatus = <A, E>(exit: Exit.Exit<Exit.Exit<A, E>, never>): Telemetry.RunStatus =>
+  Exit.isSuccess(exit) ? runStatus(exit.value) : "interrupted"
+
+const runSpan = (workflowName: string, id: string | undefined, attempt: number | undefined) => {
+  const attributes: Record<string, unknown> = { [Telemetry.attributes.workflow]: workflowName }
+  if (id !== undefined) attributes[Telemetry.attributes.runId] = id
+  if (attempt !== undefined) attributes[Telemetry.attributes.attempt] = attempt
+  return { attributes, captureStackTrace: false }
+}
+
+const endAttributes = (telemetry: RunTelemetry, status: Telemetry.RunStatus) => ({
+  [Telemetry.attributes.resumedSteps]: telemetry.resumed,
+  [Telemetry.attributes.replayedSteps]: telemetry.replayed,
+  [Telemetry.attributes.executedSteps]: telemetry.executed,
+  [Telemetry.attributes.status]: status
 })
+
+/** Runs `body` as one observed run: in its span when traced, its counts recorded when it ends. */
+const observed = <A, E, R>(
+  workflowName: string,
+  id: string | undefined,
+  attempt: number | undefined,
+  body: (telemetry: RunTelemetry | undefined) => Effect.Effect<A, E, R>,
+  statusOf: (exit: Exit.Exit<A, E>) => Telemetry.RunStatus
+): Effect.Effect<A, E, R> =>
+  Effect.flatMap(runTelemetry(attempt), (telemetry) => {
+    if (telemetry === undefined) return body(undefined)
+    const ended = Effect.onExit(body(telemetry), (exit) => {
+      const status = statusOf(exit)
+      return telemetry.traced
+        ? Effect.zipRight(Effect.sync(() => recordRunEnd(telemetry, status)), Effect.annotateCurrentSpan(endAttributes(telemetry, status)))
+        : Effect.sync(() => recordRunEnd(telemetry, status))
+    })
+    return telemetry.traced ? Effect.withSpan(ended, Telemetry.runSpanName, runSpan(workflowName, id, attempt)) : ended
+  })
+
+/** A plain run: its Exit, observed. */
+const plainExecution = <A, E, R, I>(
+  workflow: Workflow<A, E, R, I>,
+  steps: Map<string, ResumeState.ResumeStateEntry>,
+  options: RunOptions<I>
+) =>
+  observed(
+    workflow.name,
+    undefined,
+    undefined,
+    (telemetry) => execution(workflow, makeRun(workflow.name, steps, options, undefined, telemetry), options.input as I),
+    plainRunStatus
+  )
 
 /** Runs a workflow, replaying whatever `resumeState` / `snapshot` recorded. */
 export const run = <A, E, R, I>(
   workflow: Workflow<A, E, R, I>,
   ...[options = {} as RunOptions<I>]: OptionsArgs<I, RunOptions<I>>
 ): Effect.Effect<A, E | StepFailure | RunOptionsError, Exclude<R, WorkflowRun>> =>
-  Effect.flatMap(initialSteps(options), (steps) =>
-    Effect.flatten(execution(workflow, makeRun(workflow.name, steps, options), options.input as I)))
+  Effect.flatMap(initialSteps(options), (steps) => Effect.flatten(plainExecution(workflow, steps, options)))
 
 /** Runs a workflow and returns its outcome together with the state to resume it from. */
 export const runWithState = <A, E, R, I>(
@@ -270,10 +347,7 @@ export const runWithState = <A, E, R, I>(
   Exclude<R, WorkflowRun>
 > =>
   Effect.flatMap(initialSteps(options), (steps) =>
-    Effect.map(
-      execution(workflow, makeRun(workflow.name, steps, options), options.input as I),
-      (result) => ({ result, resumeState: ResumeState.fromMap(steps) })
-    ))
+    Effect.map(plainExecution(workflow, steps, options), (result) => ({ result, resumeState: ResumeState.fromMap(steps) })))
 
 // ---------------------------------------------------------------------------------------------
 // Durable runs
@@ -451,6 +525,13 @@ export const executeClaimed = <A, E, R, I>(
   workflow: Workflow<A, E, R, I>,
   claimed: ClaimedRun<I>
 ): Effect.Effect<A, E | StepFailure | StoreError | DurableFailure, Exclude<R, WorkflowRun> | SnapshotStore> =>
+  observed(workflow.name, claimed.id, claimed.attempt, (telemetry) => claimedExecution(workflow, claimed, telemetry), runStatus)
+
+const claimedExecution = <A, E, R, I>(
+  workflow: Workflow<A, E, R, I>,
+  claimed: ClaimedRun<I>,
+  telemetry: RunTelemetry | undefined
+): Effect.Effect<A, E | StepFailure | StoreError | DurableFailure, Exclude<R, WorkflowRun> | SnapshotStore> =>
   Effect.gen(function*() {
     const store = yield* SnapshotStore
     const { id, leaseMs, owner } = claimed
@@ -485,7 +566,8 @@ export const executeClaimed = <A, E, R, I>(
         known.add(key)
         at = ++position
       }
-      return fenced(store.checkpoint({
+      const began = performance.now()
+      const written = fenced(store.checkpoint({
         id,
         owner,
         attempt,
@@ -494,7 +576,11 @@ export const executeClaimed = <A, E, R, I>(
         entry: JSON.stringify(entry),
         durationMs,
         leaseMs
-      })).pipe(
+      }))
+      const timed = telemetry === undefined
+        ? written
+        : Effect.tap(written, () => Effect.sync(() => recordCheckpoint(performance.now() - began)))
+      return timed.pipe(
         Effect.catchAll((error) => Effect.zipRight(halt(error), Effect.die(new CheckpointFailed({ error })))),
         // The step's effect has run: its checkpoint is not cut short by an interruption (a worker's
         // shutdown), or the next owner would run the step again
@@ -512,7 +598,7 @@ export const executeClaimed = <A, E, R, I>(
     )
 
     const exit = yield* Effect.raceFirst(
-      execution(workflow, makeRun(workflow.name, steps, options, onRecorded), options.input as I),
+      execution(workflow, makeRun(workflow.name, steps, options, onRecorded, telemetry), options.input as I),
       Deferred.await(stop)
     ).pipe(
       Effect.either,

@@ -395,6 +395,13 @@ const fromLoaded = (id: string, loaded: unknown): Either.Either<Stored, StoreErr
   })
 }
 
+/** The workflow a saved snapshot names, if any. */
+const savedWorkflow = (state: Stored): string | undefined => {
+  if (ResumeState.isResumeState(state)) return undefined
+  const name = state.metadata?.workflowName
+  return typeof name === "string" && name !== "" ? name : undefined
+}
+
 /** The status a saved document gives its run: a snapshot's `metadata.status` when it agrees with `execution.status`. */
 const savedStatus = (state: Stored): RunStatus => {
   if (ResumeState.isResumeState(state)) return "running"
@@ -417,9 +424,11 @@ export interface ListQuery {
 export interface Backend {
   /**
    * `JSON.stringify(state)` is the JSON to store; it replaces the run's steps. `status` is the run's status
-   * for a new record. Returns false, writing nothing, when a live owner holds the run.
+   * for a new record, `workflow` its workflow name (a snapshot's `metadata.workflowName`), so that a saved
+   * or imported run lists under its workflow and a worker serving it can retry it. Returns false, writing
+   * nothing, when a live owner holds the run.
    */
-  readonly save: (id: string, state: Stored, status: RunStatus) => Effect.Effect<boolean, StoreError>
+  readonly save: (id: string, state: Stored, status: RunStatus, workflow?: string) => Effect.Effect<boolean, StoreError>
   /** The stored JSON parsed, or a `LoadedWithSteps` from a backend that keeps steps as rows. */
   readonly load: (id: string) => Effect.Effect<Option.Option<unknown>, StoreError>
   /**
@@ -664,7 +673,7 @@ export const make = (backend: Backend, options: { readonly prefix?: string | und
     saveStep: (id, key, entry) => appendSteps(id, [[key, entry]]),
     save: (id, state) =>
       Effect.flatMap(storedId(id), (stored) =>
-        Effect.flatMap(normalizeStored(state), (state) => backend.save(stored, state, savedStatus(state)))).pipe(
+        Effect.flatMap(normalizeStored(state), (state) => backend.save(stored, state, savedStatus(state), savedWorkflow(state)))).pipe(
           Effect.flatMap((written) => written ? Effect.void : Effect.fail(locked(id, "save"))),
           span("save", id)
         ),

@@ -3,14 +3,15 @@
  * node_modules, where its external peers resolve) and each test runs `node cli.js …` as a child.
  * Runs are seeded with the library itself, under a prefix of their own per test.
  */
-import { Effect, Either, type Layer, Redacted } from "effect"
+import { Duration, Effect, Either, type Layer, Redacted } from "effect"
 import { execFile, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { chooseStore, mask, maskIn, parse } from "../src/cli/storeUrl.js"
-import { parseSince } from "../src/cli/since.js"
+import { parseDuration, parseSince } from "../src/cli/since.js"
+import { oneLine, table } from "../src/cli/table.js"
 import * as PgStore from "../src/layers/PgStore.js"
 import * as SqliteStore from "../src/layers/SqliteStore.js"
 import { SnapshotStore, type StoreError } from "../src/SnapshotStore.js"
@@ -116,6 +117,23 @@ describe("storeUrl", () => {
     expect(mask("postgres://u:p@ss@h/db")).toBe("postgres://u:***@h/db")
     expect(mask("postgres://h/db")).toBe("postgres://h/db")
     expect(maskIn("auth failed for p%40ss and p@ss", "postgres://u:p%40ss@h/db")).toBe("auth failed for *** and ***")
+    // tokens in the query: libSQL's only way to give one, and Postgres reads ?password=
+    expect(mask("libsql://h:8080?authToken=tok-123&tls=0")).toBe("libsql://h:8080?authToken=***&tls=0")
+    expect(mask("postgres://h/db?sslmode=require&password=pw-9")).toBe("postgres://h/db?sslmode=require&password=***")
+    expect(maskIn("cannot reach libsql://h?authToken=tok-123 (tok-123)", "libsql://h?authToken=tok-123")).toBe("cannot reach libsql://h?authToken=*** (***)")
+  })
+
+  it("accepts database urls that WHATWG's URL refuses", () => {
+    expect(Either.getOrThrow(parse("mongodb://u:pw@h1:27017,h2:27017/db?replicaSet=rs", "/")).kind).toBe("mongo")
+    expect(Either.getOrThrow(parse("postgres:///db?host=/var/run/postgresql", "/")).kind).toBe("postgres")
+  })
+
+  it("shows stored control characters as escapes, never as terminal sequences", () => {
+    expect(oneLine("a\u001b]0;PWNED\u0007b\u009bc\nd")).toBe("a\\x1b]0;PWNED\\x07b\\x9bc d")
+    // the id column is cut last: it is what `show` needs
+    const cut = table(["ID", "VALUE"], [["3f2b8c1e-9a4d-4e1f-8c7b-1234567890ab", "x".repeat(80)]], 60).split("\n")[1]!
+    expect(cut.startsWith("3f2b8c1e-9a4d-4e1f-8c7b-1234567890ab  ")).toBe(true)
+    expect(cut.length).toBeLessThanOrEqual(60)
   })
 
   it("defaults to DATABASE_URL, then the SQLite file", () => {
@@ -129,6 +147,10 @@ describe("storeUrl", () => {
     expect(Either.getOrThrow(parseSince("1d", now)).toISOString()).toBe("2026-01-01T00:00:00.000Z")
     expect(Either.getOrThrow(parseSince("2025-12-31", now)).toISOString()).toBe("2025-12-31T00:00:00.000Z")
     expect(Either.isLeft(parseSince("yesterday", now))).toBe(true)
+    expect(Either.isLeft(parseSince("99999999999d", now))).toBe(true)
+    // a capital M is not minutes: prune --older-than 6M must not mean 6 minutes
+    expect(Either.isLeft(parseDuration("6M"))).toBe(true)
+    expect(Duration.toMillis(Either.getOrThrow(parseDuration("6m")))).toBe(360_000)
   })
 })
 
@@ -227,6 +249,13 @@ describe("CLI on SQLite", () => {
     expect(imported.stderr).toBe("")
     expect(imported.code).toBe(0)
     expect(JSON.parse((await run(["export", "s-ok-1", "--store", other])).stdout).steps).toEqual(snapshot.steps)
+    // the run keeps its workflow, so a worker serving it can retry it there
+    expect((await listJson(["--store", other])).map((r) => [r.id, r.workflow])).toEqual([["s-ok-1", "cli-order"]])
+    // an id the store already has is not replaced, unless asked
+    const again = await run(["import", file, "--store", other])
+    expect(again.code).toBe(1)
+    expect(again.stderr).toContain("already in the store")
+    expect((await run(["import", file, "--replace", "--store", other])).code).toBe(0)
   })
 
   it("refuses an invalid snapshot, naming the path", async () => {
@@ -254,6 +283,43 @@ describe("CLI on SQLite", () => {
     expect(fs.existsSync(path.join(dir, "nothing-here.db"))).toBe(false)
     expect(unknownOption.code).toBe(2)
     expect(badSince.code).toBe(2)
+  })
+
+  it("refuses a missing file: store too, and a port out of range", async () => {
+    const [missing, port] = await Promise.all([
+      run(["list", "--store", "file:./typo.db"]),
+      run(["web", "--port", "99999", "--store", sqlite])
+    ])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain("No SQLite database")
+    expect(fs.existsSync(path.join(dir, "typo.db"))).toBe(false)
+    expect(port.code).toBe(2)
+    expect(port.stderr.trim().split("\n")).toHaveLength(1)
+  })
+
+  it("escapes control characters of stored data in show and list", async () => {
+    const hostile = Workflow.make(
+      "cli-hostile",
+      Workflow.step("send", Effect.fail(new Boom("down \u001b]0;PWNED\u0007\u001b[31mRED")))
+    )
+    await Effect.runPromise(Effect.exit(Workflow.runDurable(hostile, { id: "h-\u001b[2J-1" })).pipe(Effect.provide(sqliteLayer)))
+    const [shown, listed] = await Promise.all([
+      run(["show", "h-\u001b[2J-1", "--store", sqlite]),
+      run(["list", "--prefix", "h-", "--store", sqlite])
+    ])
+    expect(shown.code).toBe(0)
+    for (const out of [shown.stdout, listed.stdout]) expect(out).not.toContain("\u001b")
+    expect(shown.stdout).toContain("Boom: down \\x1b]0;PWNED\\x07\\x1b[31mRED")
+    expect(listed.stdout).toContain("h-\\x1b[2J-1")
+  })
+
+  it("exits 130 when a command is interrupted", async () => {
+    // a store that never answers within the test: the command is still connecting when SIGINT comes
+    const child = spawn(process.execPath, [cli, "list", "--store", "mongodb://10.255.255.1:27017/db"], { cwd: dir })
+    const exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)))
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    child.kill("SIGINT")
+    expect(await exited).toBe(130)
   })
 })
 

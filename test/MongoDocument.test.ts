@@ -475,6 +475,8 @@ describe("mongoDocument", () => {
       })
       expect(Doc.parseJsonField("body", saved["body"])).toEqual(Either.right(JSON.parse(JSON.stringify(state))))
       expect(upsert(undefined, "new", Doc.savePipeline(state, "running", 6), t0)).toMatchObject({ _id: "new", createdAt: t0, seq: 6 })
+      // a snapshot's workflow name goes on the run, as the SQL stores' workflow column
+      expect(upsert(undefined, "named", Doc.savePipeline(state, "failed", 7, "orders"), t0)).toMatchObject({ workflow: "orders", status: "failed" })
     })
 
     it("a save, an append and a delete are refused while a live owner holds the run", () => {

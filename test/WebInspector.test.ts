@@ -117,6 +117,16 @@ describe.skipIf(!haveChromium)(title, () => {
     await expect.poll(() => rowIds(page), { timeout: 5000 }).toEqual(["note-7"])
     await page.reload()
     await expect.poll(() => rowIds(page), { timeout: 5000 }).toEqual(["note-7"])
+
+    // a bad filter shows its error above the list and keeps the form, so it can be corrected
+    await page.fill("input[name=since]", "yesterday")
+    await page.press("input[name=since]", "Enter")
+    await expect.poll(() => page.locator("p.error").textContent(), { timeout: 5000 }).toContain("yesterday")
+    expect(await rowIds(page)).toEqual([])
+    await page.fill("input[name=since]", "")
+    await page.press("input[name=since]", "Enter")
+    await expect.poll(() => rowIds(page), { timeout: 5000 }).toEqual(["note-7"])
+    expect(await page.locator("p.error").isHidden()).toBe(true)
     await page.close()
   })
 

@@ -13,7 +13,7 @@ import { list } from "./commands/list.js"
 import { prune } from "./commands/prune.js"
 import { show } from "./commands/show.js"
 import { exportRun, importRuns } from "./commands/transfer.js"
-import { web } from "./commands/web.js"
+import { serving, web } from "./commands/web.js"
 import { report } from "./report.js"
 
 const root = Command.make("effect-resume").pipe(
@@ -31,9 +31,9 @@ const program = cli(process.argv).pipe(
   Effect.provide(NodeContext.layer)
 )
 
-// Ctrl-C interrupts the program: the normal end of `web`, exit 0
+// Ctrl-C (or SIGTERM) interrupts the program: the normal end of `web` (exit 0), else 130 as a shell's
 const exitCode = (exit: Exit.Exit<number, unknown>): number =>
-  Exit.isSuccess(exit) ? exit.value : Cause.isInterruptedOnly(exit.cause) ? 0 : 1
+  Exit.isSuccess(exit) ? exit.value : Cause.isInterruptedOnly(exit.cause) ? (serving.started ? 0 : 130) : 1
 
 NodeRuntime.runMain(program, {
   disableErrorReporting: true,

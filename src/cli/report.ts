@@ -2,9 +2,12 @@
 import { Cause, Effect, Option } from "effect"
 import { CliFailure } from "./failure.js"
 import { messageOf } from "./storeLayer.js"
+import { oneLine } from "./table.js"
 
-// credentials in any url a message quotes: scheme://user:secret@host → scheme://user:***@host
-const maskUrls = (text: string): string => text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):[^@\s]*@/gi, "$1:***@")
+// secrets in any url a message quotes: scheme://user:secret@host → scheme://user:***@host, ?token=… → ?token=***
+const maskUrls = (text: string): string =>
+  text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):[^@\s]*@/gi, "$1:***@")
+    .replace(/([?&][^=&#\s]*(?:pass|token|secret|key|auth|credential)[^=&#\s]*=)[^&#\s]*/gi, "$1***")
 
 const lineOf = (error: unknown): { readonly message: string; readonly exitCode: number } =>
   error instanceof CliFailure
@@ -17,6 +20,6 @@ export const report = (cause: Cause.Cause<unknown>): Effect.Effect<number> =>
     const { message, exitCode } = Option.isSome(failure)
       ? lineOf(failure.value)
       : { message: `Unexpected error: ${messageOf(Option.getOrUndefined(Cause.dieOption(cause)) ?? Cause.pretty(cause))}`, exitCode: 1 }
-    process.stderr.write(`effect-resume: ${maskUrls(message)}\n`)
+    process.stderr.write(`effect-resume: ${oneLine(maskUrls(message))}\n`)
     return exitCode
   })

@@ -33,11 +33,20 @@ export const storeLayer = (
   const text = chooseStore(store, process.env)
   const spec = parse(text, process.cwd())
   if (Either.isLeft(spec)) return Layer.fail(new CliFailure({ message: spec.left, exitCode: 2 }))
-  if (spec.right.kind === "sqlite" && !options.create && spec.right.filename !== ":memory:" && !fs.existsSync(spec.right.filename)) {
-    return Layer.fail(new CliFailure({ message: `No SQLite database at ${spec.right.filename} (--store ${text})`, exitCode: 1 }))
+  const file = localFile(spec.right)
+  if (file !== undefined && !options.create && !fs.existsSync(file)) {
+    return Layer.fail(new CliFailure({ message: `No SQLite database at ${file} (--store ${mask(text)})`, exitCode: 1 }))
   }
   return Layer.catchAll(layerOf(spec.right), (error) =>
     Layer.fail(new CliFailure({ message: `Cannot open the store ${mask(text)}: ${maskIn(messageOf(error), text)}`, exitCode: 1 })))
+}
+
+// the database file of a sqlite: or file: store (libSQL), which the store would create if missing
+const localFile = (spec: StoreSpec): string | undefined => {
+  if (spec.kind === "sqlite") return spec.filename === ":memory:" ? undefined : spec.filename
+  if (spec.kind !== "libsql" || !spec.url.startsWith("file:")) return undefined
+  const file = spec.url.slice("file:".length).replace(/[?#].*$/, "")
+  return file === ":memory:" ? undefined : file
 }
 
 export const messageOf = (error: unknown): string =>

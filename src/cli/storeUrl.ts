@@ -16,24 +16,29 @@ export const defaultStore = "sqlite:./workflow.db"
 
 const accepted = "sqlite:<file>, postgres://…, postgresql://…, libsql:…, file:<file> or mongodb://…"
 
-/** The credentials of a url (everything between "://" and the last "@") as "user:***". */
+/** A url's query parameters whose values are secrets (password, sslpassword, authToken, apiKey, …). */
+const secretParam = /([?&][^=&#\s]*(?:pass|token|secret|key|auth|credential)[^=&#\s]*=)([^&#\s]*)/gi
+
+/** A url with its secrets as "***": the password of `user:password@`, and secret query parameters. */
 export const mask = (text: string): string => {
   const { start, end } = credentials(text)
-  if (end === -1) return text
-  const auth = text.slice(start, end)
+  const auth = end === -1 ? "" : text.slice(start, end)
   const colon = auth.indexOf(":")
-  return text.slice(0, start) + (colon === -1 ? auth : `${auth.slice(0, colon)}:***`) + text.slice(end)
+  const masked = end === -1 || colon === -1 ? text : text.slice(0, start) + `${auth.slice(0, colon)}:***` + text.slice(end)
+  return masked.replace(secretParam, "$1***")
 }
 
-/** Hides the store's password anywhere in a message, raw and percent-decoded (a driver may quote it). */
+/** Hides the store's secrets anywhere in a message, raw and percent-decoded (a driver may quote them). */
 export const maskIn = (message: string, store: string): string => {
   const { start, end } = credentials(store)
   const auth = end === -1 ? "" : store.slice(start, end)
   const password = auth.includes(":") ? auth.slice(auth.indexOf(":") + 1) : ""
-  const secrets = password.length < 2 ? [] : [password, decoded(password)]
+  const values = [password, ...Array.from(store.matchAll(secretParam), (match) => match[2]!)]
+  const secrets = values.filter((value) => value.length >= 2).flatMap((value) => [value, decoded(value)])
   return secrets.reduce((text, secret) => text.replaceAll(secret, "***"), message.replaceAll(store, mask(store)))
 }
 
+// the credentials: between "://" and the last "@" (a password may hold an unencoded "@", "/" or "?")
 const credentials = (text: string): { readonly start: number; readonly end: number } => {
   const start = text.indexOf("://") + 3
   const end = start < 3 ? -1 : text.lastIndexOf("@")
@@ -86,11 +91,13 @@ export const parse = (text: string, cwd: string): Either.Either<StoreSpec, strin
   }
 }
 
+/**
+ * A host after "://", or a `host=` query parameter (a Postgres unix socket). Not WHATWG's URL: it refuses
+ * valid database urls such as MongoDB's replica sets (`mongodb://h1:27017,h2:27017/db`).
+ */
 const validUrl = (text: string): boolean => {
-  try {
-    return new URL(text).host !== ""
-  } catch {
-    return false
-  }
+  const { start, end } = credentials(text)
+  const rest = text.slice(end === -1 ? start : end + 1)
+  const host = rest.slice(0, rest.search(/[/?#]|$/))
+  return host !== "" || /[?&]host=[^&#]/.test(text)
 }
-

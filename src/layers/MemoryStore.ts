@@ -315,13 +315,14 @@ export const make = (options: MemoryStoreOptions = {}): SnapshotStoreService => 
     wakeups: Stream.fromPubSub(data.wake).pipe(Stream.as(undefined))
   }
   return makeService({
-    save: (id, state, status) =>
+    save: (id, state, status, workflow) =>
       Effect.sync(() => {
         const existing = rows.get(id)
         if (existing !== undefined && leased(existing, Date.now())) return false
         rows.delete(id)
         const row = create(id, status)
         row.json = JSON.stringify(state)
+        row.workflow = workflow
         return true
       }),
     appendSteps: (id, entries) =>

@@ -325,9 +325,9 @@ export const make = (options: MongoStoreOptions): Effect.Effect<SnapshotStoreSer
     }
 
     return makeService({
-      save: (id, state, status) =>
+      save: (id, state, status, workflow) =>
         Effect.flatMap(nextSeq("save"), (seq) =>
-          Effect.flatMap(conditionalUpsert("save", id, Doc.savePipeline(state, status, seq), seq), ({ written }) =>
+          Effect.flatMap(conditionalUpsert("save", id, Doc.savePipeline(state, status, seq, workflow), seq), ({ written }) =>
             // the saved document replaces the run's steps
             written ? Effect.as(deleteSteps("save", id), true) : Effect.succeed(false))),
       appendSteps: (id, entries) =>

@@ -343,9 +343,9 @@ export const make = (
       WHERE id = {id} AND status IN ('running', 'pending') RETURNING 1 AS ok`)
 
     // The seed's whole-document writes: refused (nothing written) while a live owner holds the run
-    const saveRun = q(`INSERT INTO ${t} AS r (id, status, attempts, lease_ms, created_at, updated_at, seq, body)
-      VALUES ({id}, {status}, 0, 0, ${now}, ${now}, ${nextSeq}, ${json("body")})
-      ON CONFLICT (id) DO UPDATE SET workflow = NULL, version = NULL, status = excluded.status, owner = NULL,
+    const saveRun = q(`INSERT INTO ${t} AS r (id, workflow, status, attempts, lease_ms, created_at, updated_at, seq, body)
+      VALUES ({id}, {workflow}, {status}, 0, 0, ${now}, ${now}, ${nextSeq}, ${json("body")})
+      ON CONFLICT (id) DO UPDATE SET workflow = excluded.workflow, version = NULL, status = excluded.status, owner = NULL,
         lease_until = NULL, attempts = 0, updated_at = excluded.updated_at, completed_at = NULL, seq = excluded.seq,
         input = NULL, output = NULL, body = excluded.body
       WHERE ${free.replaceAll(t, "r")}
@@ -417,9 +417,9 @@ export const make = (
     }
 
     return makeService({
-      save: (id, state, status) =>
+      save: (id, state, status, workflow) =>
         transaction(
-          Effect.flatMap(saveRun({ id, status, body: JSON.stringify(state) }), (rows) =>
+          Effect.flatMap(saveRun({ id, workflow: workflow ?? null, status, body: JSON.stringify(state) }), (rows) =>
             affected(rows) ? Effect.as(deleteSteps({ id }), true) : Effect.succeed(false))
         ).pipe(Effect.mapError(queryError("save"))),
       appendSteps: (id, entries) =>

@@ -289,9 +289,9 @@ export const cancelPipeline = (seq: number) => [
  * keeping only `createdAt`; refused (nothing changes) while a live owner holds the run. Written when the
  * document after holds this `seq`; the caller then removes the run's steps.
  */
-export const savePipeline = (state: unknown, status: RunStatus, seq: number) =>
+export const savePipeline = (state: unknown, status: RunStatus, seq: number, workflow?: string) =>
   when(freeExpr, {
-    workflow: null,
+    workflow: workflow === undefined ? null : literal(workflow),
     version: null,
     status: literal(status),
     owner: null,

@@ -126,6 +126,9 @@ export const inspectionSuite = (withStore: WithStore, scope: () => string) =>
           const runs = new Map((yield* store.listRuns({ prefix })).map((r) => [r.id, r]))
           expect(runs.get(`${prefix}state`)).toMatchObject({ status: "running", steps: 2 })
           expect(runs.get(`${prefix}snap`)).toMatchObject({ status: "completed", steps: 3 })
+          // a snapshot names its workflow: the run lists under it (an imported run stays retryable by its workers)
+          expect([runs.get(`${prefix}snap`)?.workflow, runs.get(`${prefix}state`)?.workflow]).toEqual(["saved", undefined])
+          expect((yield* store.listRuns({ prefix, workflow: "saved" })).map((r) => r.id)).toEqual([`${prefix}snap`])
           const details = Option.getOrThrow(yield* store.inspect(`${prefix}snap`))
           expect(details.run.status).toBe("completed")
           expect(details.steps.map((s) => [s.key, s.entry.result, s.startedAt, s.attempt])).toEqual([

@@ -29,12 +29,15 @@ const statuses = (text: string | undefined): Either.Either<ReadonlyArray<RunStat
     : Either.left(new BadQuery({ message: `status must be one of ${RunStatus.literals.join(", ")}; got ${JSON.stringify(bad)}` }))
 }
 
+// a page shows at most this many runs (and a database's LIMIT takes no more than 2^63 - 1)
+const maxLimit = 10_000
+
 const limitOf = (text: string | undefined): Either.Either<number, BadQuery> => {
   if (text === undefined) return Either.right(defaultLimit)
   const limit = Number(text)
-  return Number.isInteger(limit) && limit >= 0
+  return Number.isInteger(limit) && limit >= 0 && limit <= maxLimit
     ? Either.right(limit)
-    : Either.left(new BadQuery({ message: `limit must be a non-negative integer, got ${JSON.stringify(text)}` }))
+    : Either.left(new BadQuery({ message: `limit must be an integer from 0 to ${maxLimit}, got ${JSON.stringify(text)}` }))
 }
 
 const sinceOf = (text: string | undefined): Either.Either<Date | undefined, BadQuery> =>

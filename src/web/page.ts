@@ -105,16 +105,25 @@ function live(text) {
   document.getElementById("live").textContent = text
 }
 
+// The whole page becomes the error; the next successful poll renders the page again.
+const pageError = (message) => app.replaceChildren(el("p", { class: "error" }, message))
+
 // Polls load() every POLL_MS and re-renders only when the JSON changed, so open <details> stay open.
-// Returns a function that polls at once (after a filter change).
-function poll(load, render) {
+// showError(message) shows a failed poll, showError(null) clears it. Returns a function that polls at
+// once (after a filter change).
+function poll(load, render, showError = pageError) {
   let last = ""
+  let failed = false
   let timer
   const tick = async () => {
     clearTimeout(timer)
     try {
       const data = await load()
       const text = JSON.stringify(data)
+      if (failed) {
+        failed = false
+        if (showError !== pageError) showError(null)
+      }
       if (text !== last) {
         last = text
         render(data)
@@ -122,7 +131,8 @@ function poll(load, render) {
       live("updated " + new Date().toLocaleTimeString())
     } catch (error) {
       live("")
-      app.replaceChildren(el("p", { class: "error" }, String(error.message || error)))
+      failed = true
+      showError(String(error.message || error))
       last = ""
     }
     clearTimeout(timer)
@@ -171,7 +181,14 @@ function listPage() {
     now()
   })
   query = new URLSearchParams([...params].filter(([name]) => FILTERS.includes(name))).toString()
-  app.replaceChildren(el("h1", {}, "Runs"), form, counts, table)
+  // a failed poll (a bad filter, the server gone) shows here and keeps the form, so it can be corrected
+  const error = el("p", { class: "error", hidden: "" })
+  app.replaceChildren(el("h1", {}, "Runs"), form, error, counts, table)
+  const showError = (message) => {
+    error.textContent = message || ""
+    error.hidden = message === null
+    if (message !== null) table.replaceChildren()
+  }
   now = poll(() => getJson("/api/runs?" + query).then((data) => ({ query, data })), ({ data }) => {
     counts.replaceChildren(...STATUSES.map((s) => {
       const only = new URLSearchParams(query)
@@ -179,7 +196,7 @@ function listPage() {
       return el("a", { class: "count", "data-status": s, href: "/?" + only }, s + " ", el("b", {}, data.counts[s] || 0))
     }))
     table.replaceChildren(runTable(data.runs, data.limit))
-  })
+  }, showError)
 }
 
 function runTable(runs, limit) {

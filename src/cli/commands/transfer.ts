@@ -10,6 +10,7 @@ import { SnapshotStore, type Stored } from "../../SnapshotStore.js"
 import { CliFailure, notFound, usage } from "../failure.js"
 import { orUndefined, store } from "../options.js"
 import { withStore } from "../storeLayer.js"
+import { oneLine } from "../table.js"
 import { runId } from "./show.js"
 
 /** A stored ResumeState becomes a snapshot; either way the snapshot names its run, so `import` finds the id. */
@@ -48,8 +49,12 @@ export const readSnapshot = (file: string): Effect.Effect<Snapshot.WorkflowSnaps
 const importOptions = {
   files: Args.text({ name: "file" }).pipe(Args.atLeast(1), Args.withDescription("WorkflowSnapshot JSON files (from export)")),
   id: Options.text("id").pipe(Options.withDescription("The id to save under (one file only); default: the snapshot's metadata.workflowId"), Options.optional),
+  replace: Options.boolean("replace").pipe(Options.withDescription("Replace runs the store already has (default: refuse)")),
   store
 }
+
+const exists = (id: string) =>
+  new CliFailure({ message: `Run ${JSON.stringify(id)} is already in the store: not replaced (--replace to overwrite it)`, exitCode: 1 })
 
 export const importRuns = Command.make("import", importOptions, (o) =>
   Effect.gen(function*() {
@@ -58,18 +63,25 @@ export const importRuns = Command.make("import", importOptions, (o) =>
     const snapshots = yield* Effect.forEach(o.files, (file) =>
       Effect.flatMap(readSnapshot(file), (snapshot) => {
         const id = Option.getOrUndefined(o.id) ?? snapshot.metadata?.workflowId
-        return id === undefined
+        return id === undefined || id === ""
           ? Effect.fail(invalid(file, "the snapshot has no metadata.workflowId: give the id with --id"))
           : Effect.succeed({ file, id, snapshot })
       }))
+    const ids = new Set(snapshots.map((s) => s.id))
+    if (ids.size < snapshots.length) return yield* Effect.fail(usage("two files name the same run id"))
+    // nothing is replaced by accident: every id is checked before anything is written
+    const checkFree = o.replace ? Effect.void : Effect.forEach(snapshots, ({ id }) =>
+      Effect.flatMap(SnapshotStore, (s) => s.load(id)).pipe(
+        Effect.flatMap((stored) => Option.isSome(stored) ? Effect.fail(exists(id)) : Effect.void)
+      ), { discard: true })
     yield* withStore(
       orUndefined(o.store),
-      Effect.forEach(snapshots, ({ id, snapshot }, i) =>
+      Effect.zipRight(checkFree, Effect.forEach(snapshots, ({ id, snapshot }, i) =>
         Effect.flatMap(SnapshotStore, (s) => s.save(id, snapshot)).pipe(
           Effect.catchTag("RunLocked", () =>
             Effect.fail(new CliFailure({ message: `Run ${JSON.stringify(id)} is running (its owner holds the lease): not replaced`, exitCode: 1 }))),
-          Effect.zipRight(snapshots.length > 1 ? Effect.sync(() => process.stderr.write(`imported ${i + 1}/${snapshots.length}: ${id}\n`)) : Effect.void)
-        )),
+          Effect.zipRight(snapshots.length > 1 ? Effect.sync(() => process.stderr.write(`imported ${i + 1}/${snapshots.length}: ${oneLine(id)}\n`)) : Effect.void)
+        ))),
       { create: true }
     )
     yield* Console.log(snapshots.length === 1 ? `Imported ${snapshots[0]!.id}` : `Imported ${snapshots.length} runs`)

@@ -21,7 +21,7 @@ import { fileURLToPath } from "node:url"
 import { telemetrySwitch } from "../src/internal/stepCache.js"
 import * as Workflow from "../src/Workflow.js"
 
-const SIZES = [100, 1000] as const
+const SIZES = [1, 10, 100, 1000] as const
 const ROUNDS = 61
 const MIN_SAMPLE_MS = 20
 

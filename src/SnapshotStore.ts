@@ -740,10 +740,13 @@ export const make = (backend: Backend, options: { readonly prefix?: string | und
       ),
     // No span of its own: a span costs about 10 µs even without a tracer, as much as the rest of a
     // MemoryStore checkpoint; the run's step is what a trace shows
-    checkpoint: (checkpoint) =>
-      runs === undefined
-        ? unsupported("checkpoint")
-        : Effect.flatMap(storedId(checkpoint.id), (stored) => runs.checkpoint(prefix === "" ? checkpoint : { ...checkpoint, id: stored })),
+    // Nor an id check: the id was checked by the claim, and a checkpoint is fenced by the run's owner,
+    // so one for an id never claimed matches no run and writes nothing
+    checkpoint: runs === undefined
+      ? () => unsupported("checkpoint")
+      : prefix === ""
+      ? runs.checkpoint
+      : (checkpoint) => runs.checkpoint({ ...checkpoint, id: prefix + checkpoint.id }),
     renew: (id, owner, leaseMs) => withRuns("renew", id, (runs, stored) => runs.renew(stored, owner, leaseMs)),
     finish: (id, owner, status, output) =>
       withRuns("finish", id, (runs, stored) => runs.finish(stored, owner, status, JSON.stringify(output))),

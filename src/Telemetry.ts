@@ -32,8 +32,11 @@ export const attributes = {
   cached: "effect-resume.step.cached"
 } as const
 
-/** How a run ended, as the `status` tag of `runs` and the run span's status attribute. */
-export type RunStatus = "completed" | "failed" | "interrupted" | "cancelled" | "lease_lost"
+/**
+ * How a run's execution ended, as the `status` tag of `runs` and the run span's status attribute.
+ * `store_error`: the store failed under it; the run itself is not failed (it resumes).
+ */
+export type RunStatus = "completed" | "failed" | "interrupted" | "cancelled" | "lease_lost" | "store_error"
 
 /** Steps whose effect ran (each attempt of a retried step counts). */
 export const stepsExecuted = Metric.counter("effect_resume_steps_executed", {
@@ -65,7 +68,9 @@ const byStatus: Record<RunStatus, Metric.Metric.Counter<number>> = {
   failed: Metric.tagged(runs, "status", "failed"),
   interrupted: Metric.tagged(runs, "status", "interrupted"),
   cancelled: Metric.tagged(runs, "status", "cancelled"),
-  lease_lost: Metric.tagged(runs, "status", "lease_lost")
+  lease_lost: Metric.tagged(runs, "status", "lease_lost"),
+  // the store failed (a checkpoint, the end): the run is not failed, it stays running and resumes
+  store_error: Metric.tagged(runs, "status", "store_error")
 }
 
 /** The `runs` counter of one status. */

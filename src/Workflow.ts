@@ -276,6 +276,7 @@ const runStatus = (exit: Exit.Exit<unknown, unknown>): Telemetry.RunStatus => {
   const error = Cause.failureOption(exit.cause)
   if (Option.isSome(error) && error.value instanceof Cancelled) return "cancelled"
   if (Option.isSome(error) && error.value instanceof LeaseLost) return "lease_lost"
+  if (Option.isSome(error) && error.value instanceof StoreError) return "store_error"
   return "failed"
 }
 
@@ -307,13 +308,27 @@ const observed = <A, E, R>(
 ): Effect.Effect<A, E, R> =>
   Effect.flatMap(runTelemetry(attempt), (telemetry) => {
     if (telemetry === undefined) return body(undefined)
+    if (!telemetry.traced) {
+      // the counts only, synchronously, in the fewest steps of the fiber (this is every run's cost,
+      // runs of one step included); uninterruptible, so an interrupted run is counted too
+      return Effect.uninterruptibleMask((restore) =>
+        Effect.matchCauseEffect(restore(body(telemetry)), {
+          onFailure: (cause) => {
+            recordRunEnd(telemetry, statusOf(Exit.failCause(cause)))
+            return Effect.failCause(cause)
+          },
+          onSuccess: (value) => {
+            recordRunEnd(telemetry, statusOf(Exit.succeed(value)))
+            return Effect.succeed(value)
+          }
+        })
+      )
+    }
     const ended = Effect.onExit(body(telemetry), (exit) => {
       const status = statusOf(exit)
-      return telemetry.traced
-        ? Effect.zipRight(Effect.sync(() => recordRunEnd(telemetry, status)), Effect.annotateCurrentSpan(endAttributes(telemetry, status)))
-        : Effect.sync(() => recordRunEnd(telemetry, status))
+      return Effect.zipRight(Effect.sync(() => recordRunEnd(telemetry, status)), Effect.annotateCurrentSpan(endAttributes(telemetry, status)))
     })
-    return telemetry.traced ? Effect.withSpan(ended, Telemetry.runSpanName, runSpan(workflowName, id, attempt)) : ended
+    return Effect.withSpan(ended, Telemetry.runSpanName, runSpan(workflowName, id, attempt))
   })
 
 /** A plain run: its Exit, observed. */
@@ -558,6 +573,10 @@ const claimedExecution = <A, E, R, I>(
         : new LeaseLost({ runId: id, message: `Run "${id}" is no longer owned by this call: its lease passed to another owner` }))
     const fenced = (write: Effect.Effect<boolean, StoreError>) =>
       Effect.flatMap(write, (ours) => ours ? Effect.void : Effect.flatMap(whyNotOurs, Effect.fail))
+    // A checkpoint that failed, or matched nothing: the run stops writing, and the body dies at once
+    const checkpointFailed = (error: StoreError | LeaseLost | Cancelled) =>
+      Effect.zipRight(halt(error), Effect.die(new CheckpointFailed({ error })))
+    const notOurs = Effect.matchEffect(whyNotOurs, { onFailure: checkpointFailed, onSuccess: checkpointFailed })
 
     const onRecorded = (key: string, entry: ResumeState.ResumeStateEntry, durationMs: number): Effect.Effect<void> => {
       if (stopped !== undefined) return Effect.die(new CheckpointFailed({ error: stopped }))
@@ -566,25 +585,20 @@ const claimedExecution = <A, E, R, I>(
         known.add(key)
         at = ++position
       }
-      const began = performance.now()
-      const written = fenced(store.checkpoint({
-        id,
-        owner,
-        attempt,
-        key,
-        position: at,
-        entry: JSON.stringify(entry),
-        durationMs,
-        leaseMs
-      }))
-      const timed = telemetry === undefined
-        ? written
-        : Effect.tap(written, () => Effect.sync(() => recordCheckpoint(performance.now() - began)))
-      return timed.pipe(
-        Effect.catchAll((error) => Effect.zipRight(halt(error), Effect.die(new CheckpointFailed({ error })))),
-        // The step's effect has run: its checkpoint is not cut short by an interruption (a worker's
-        // shutdown), or the next owner would run the step again
-        Effect.uninterruptible
+      const began = telemetry === undefined ? 0 : performance.now()
+      // One step of the fiber per checkpoint (this runs on every step): the write, its latency, the
+      // fence. It runs where the step recorder calls it, inside an uninterruptible region: the step's
+      // effect has run, so its checkpoint is not cut short by an interruption (a worker's shutdown), or
+      // the next owner would run the step again.
+      return Effect.matchEffect(
+        store.checkpoint({ id, owner, attempt, key, position: at, entry: JSON.stringify(entry), durationMs, leaseMs }),
+        {
+          onFailure: checkpointFailed,
+          onSuccess: (ours) => {
+            if (telemetry !== undefined) recordCheckpoint(performance.now() - began)
+            return ours ? Effect.void : notOurs
+          }
+        }
       )
     }
 

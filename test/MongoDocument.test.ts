@@ -760,6 +760,10 @@ describe("mongoDocument", () => {
       expect(Doc.savedStepCount("{\"steps\":[[\"a\",{}]]}")).toBe(1)
       expect(Doc.savedStepCount(null)).toBe(0)
       expect(Doc.savedStepCount("{oops")).toBe(0)
+      // a saved key that a step document rewrote counts once
+      expect(Either.getOrThrow(Doc.toSummary(doc, 3, 1)).steps).toBe(4)
+      expect(Doc.savedStepKeys("{\"steps\":[[\"a\",{}],[\"b\",{}]]}")).toEqual(["a", "b"])
+      expect(Doc.savedStepKeys("{\"steps\":{\"x\":{}}}")).toEqual(["x"])
     })
 
     it("the ttl indexes expire runs on completedAt, which only a run's end sets, and steps on runEndedAt", () => {

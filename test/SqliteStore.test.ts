@@ -1,10 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Context, Effect, Layer, Option } from "effect"
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as SqliteStore from "../src/layers/SqliteStore.js"
+import * as Workflow from "../src/Workflow.js"
 import { SnapshotStore } from "../src/SnapshotStore.js"
 import { StoreContract } from "effect-resume/testing"
 import { layerFailure } from "./helpers/layerFailure.js"
@@ -53,4 +55,34 @@ describe("SqliteStore", () => {
       expect(error.message).toContain("\"k\" of \"bad\"")
       expect((yield* store.listRuns({ prefix: "bad" })).map((r) => [r.id, r.steps])).toEqual([["bad", 1]])
     }))
+
+  // A CLI prune next to a live application: another process holds the write lock, then commits. A
+  // batch that read before it wrote could not take the lock then (SQLITE_BUSY at once, no busy wait).
+  it.scoped("prune waits for another process's write and then removes the runs", () =>
+    Effect.gen(function*() {
+      const file = path.join(dir, "busy.db")
+      const store = Context.get(yield* Layer.build(SqliteStore.layer({ filename: file })), SnapshotStore)
+      const done = Workflow.make("done", Workflow.step("a", Effect.succeed(1)))
+      for (let i = 0; i < 20; i++) yield* Workflow.runDurable(done, { id: `old-${i}` }).pipe(Effect.provideService(SnapshotStore, store))
+      const holder = spawn(process.execPath, [
+        "-e",
+        `const db = new (require("better-sqlite3"))(${JSON.stringify(file)})
+        db.exec("BEGIN IMMEDIATE")
+        process.stdout.write("locked\\n")
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400)
+        db.exec("INSERT INTO effect_resume_runs_steps (run_id, step_key, position, entry) VALUES ('other', 'k', 1, '{}')")
+        db.exec("COMMIT")`
+      ], { cwd: path.resolve(import.meta.dirname, "..") })
+      yield* Effect.async<void>((resume) => {
+        holder.stdout.once("data", () => resume(Effect.void))
+      })
+      const removed = yield* store.prune({ olderThan: 0, prefix: "old-", batchSize: 3 })
+      expect(removed).toBe(20)
+      expect(yield* store.listRuns({ prefix: "old-" })).toEqual([])
+      yield* Effect.async<void>((resume) => {
+        if (holder.exitCode !== null) return resume(Effect.void)
+        holder.once("exit", () => resume(Effect.void))
+      })
+      expect(holder.exitCode).toBe(0)
+    }), 20_000)
 })

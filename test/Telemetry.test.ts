@@ -1,11 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Metric, Option, Scope, Tracer } from "effect"
+import { Cause, Effect, Exit, Layer, Metric, Option, Scope, Tracer } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Telemetry, Worker, Workflow } from "../src/index.js"
 import * as MemoryStore from "../src/layers/MemoryStore.js"
 import * as SqliteStore from "../src/layers/SqliteStore.js"
+import { SnapshotStore, StoreError } from "../src/SnapshotStore.js"
 
 // A tracer that records the spans it makes (Effect's own spans, kept). @opentelemetry/api's ESM build
 // does not load under vitest's "module" condition, so the OpenTelemetry path is exercised by
@@ -183,5 +184,23 @@ describe("metrics of plain runs", () => {
       yield* Workflow.run(threeSteps, { input: undefined, resumeState: first.resumeState })
         .pipe(Effect.exit)
       expect(grown(start, yield* counts)).toEqual({ executed: 3, replayed: 3, checkpoints: 0, completed: 0, failed: 2 })
+    }))
+})
+
+describe("metrics when the store fails", () => {
+  it.effect("a run stopped by a failed checkpoint counts as store_error, not failed: the run is still running", () =>
+    Effect.gen(function*() {
+      const base = MemoryStore.make()
+      const away = Layer.succeed(SnapshotStore, {
+        ...base,
+        checkpoint: () => Effect.fail(new StoreError({ reason: "Connection", message: "db away" }))
+      })
+      const failedBefore = (yield* Metric.value(Telemetry.runsWithStatus("failed"))).count
+      const storeErrorsBefore = (yield* Metric.value(Telemetry.runsWithStatus("store_error"))).count
+      const exit = yield* Effect.exit(Workflow.runDurable(threeSteps, { id: "away-1", input: "c" }).pipe(Effect.provide(away)))
+      expect(Exit.isFailure(exit) && Option.getOrThrow(Cause.failureOption(exit.cause))).toMatchObject({ _tag: "StoreError" })
+      expect((yield* Metric.value(Telemetry.runsWithStatus("store_error"))).count - storeErrorsBefore).toBe(1)
+      expect((yield* Metric.value(Telemetry.runsWithStatus("failed"))).count - failedBefore).toBe(0)
+      expect(Option.getOrThrow(yield* base.getRun("away-1")).status).toBe("running")
     }))
 })

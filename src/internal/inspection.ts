@@ -19,6 +19,7 @@ import {
   type RunSummary,
   type SnapshotStoreService,
   type StepRecord,
+  type StepRow,
   type Stored,
   StoreError
 } from "../SnapshotStore.js"
@@ -69,18 +70,25 @@ const noTimes = { startedAt: undefined, completedAt: undefined, attempt: undefin
 /** A saved document's steps first (no times), then the step rows; a key in both shows its row. */
 const stepRecords = (id: string, inspected: InspectedRun): Either.Either<ReadonlyArray<StepRecord>, StoreError> =>
   Either.gen(function*() {
-    const rowKeys = new Set(inspected.steps.map((row) => row.key))
+    // In `load`'s order: the saved document's steps, a key that a step row rewrote shown with its row
+    // (its place kept), then the other rows in order
+    const rows = new Map(inspected.steps.map((row) => [row.key, row]))
     const records: Array<StepRecord> = []
+    const fromRow = (row: StepRow) =>
+      Either.map(decodeEntry(id, row.key, row.entry), (entry): StepRecord => ({ ...row, position: records.length, entry }))
     if (inspected.head !== undefined && inspected.head !== null) {
       const head = ResumeState.isResumeState(inspected.head) ? inspected.head : yield* fromStoredJson(id, inspected.head)
       for (const [key, entry] of toState(head).steps) {
-        if (!rowKeys.has(key)) records.push({ key, position: records.length, entry, ...noTimes })
+        const row = rows.get(key)
+        if (row === undefined) {
+          records.push({ key, position: records.length, entry, ...noTimes })
+        } else {
+          records.push(yield* fromRow(row))
+          rows.delete(key)
+        }
       }
     }
-    for (const row of inspected.steps) {
-      const entry = yield* decodeEntry(id, row.key, row.entry)
-      records.push({ ...row, position: records.length, entry })
-    }
+    for (const row of rows.values()) records.push(yield* fromRow(row))
     return records
   })
 
@@ -88,7 +96,7 @@ const toState = (stored: Stored): ResumeState.ResumeState =>
   ResumeState.isResumeState(stored) ? stored : ResumeState.fromSnapshot(stored)
 
 /** A document saved through a five-method adapter, seen as a run: what its snapshot says of itself. */
-const adapterRecord = (id: string, stored: Stored, updatedAt: string): RunRecord => {
+const adapterRecord = (id: string, stored: Stored, storeUpdatedAt: string | undefined): RunRecord => {
   const snapshot = ResumeState.isResumeState(stored) ? undefined : stored
   const exact = snapshot?.metadata?.status
   const status: RunStatus = snapshot === undefined
@@ -97,6 +105,8 @@ const adapterRecord = (id: string, stored: Stored, updatedAt: string): RunRecord
     ? exact
     : snapshot.execution.status
   const name = snapshot?.metadata?.workflowName
+  // the store's own time of the last write (what `since` and `prune` go by), else what the snapshot says
+  const updatedAt = isoOf(storeUpdatedAt) ?? isoOf(snapshot?.execution.lastUpdated) ?? new Date(0).toISOString()
   return {
     id,
     workflow: typeof name === "string" ? name : undefined,
@@ -106,11 +116,18 @@ const adapterRecord = (id: string, stored: Stored, updatedAt: string): RunRecord
     leased: false,
     attempts: 0,
     createdAt: updatedAt,
-    updatedAt: snapshot?.execution.lastUpdated ?? updatedAt,
+    updatedAt,
     completedAt: snapshot?.execution.completedAt,
     input: snapshot?.metadata?.input as Snapshot.JsonValue | undefined,
     output: undefined
   }
+}
+
+/** A time as ISO text in UTC, whatever form it came in (an offset, no milliseconds), if it is one. */
+const isoOf = (text: string | undefined): string | undefined => {
+  if (text === undefined) return undefined
+  const ms = Date.parse(text)
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString()
 }
 
 const summaryOf = (run: RunRecord, steps: number): RunSummary => ({
@@ -196,12 +213,13 @@ export const inspection = (backend: Backend, context: Context): Inspection => {
           const query = { prefix: prefix + (options.prefix ?? ""), status, olderThanMs, limit }
           if (runs === undefined) return fallback!.prune(query, options)
           if (options.dryRun === true) return runs.prune(query, true)
-          // batch after batch until one comes back short: each its own transaction, so no lock is held long
+          // batch after batch until one removes nothing: each its own transaction, so no lock is held long
+          // (a short batch is no end: Postgres skips runs another prune holds, Mongo keeps runs reopened meanwhile)
           const loop = (removed: number): Effect.Effect<number, StoreError> =>
             Effect.flatMap(runs.prune(query, false), (n) => {
               const total = removed + n
               const progress = options.onProgress === undefined || n === 0 ? Effect.void : options.onProgress(total)
-              return Effect.zipRight(progress, n < limit ? Effect.succeed(total) : loop(total))
+              return Effect.zipRight(progress, n === 0 ? Effect.succeed(total) : loop(total))
             })
           return loop(0)
         }),
@@ -232,7 +250,7 @@ const adapterInspection = (backend: Backend, context: Context) => {
       Effect.map((found) =>
         found.flatMap(Option.toArray).filter(([run]) =>
           (options?.workflow === undefined || run.workflow === options.workflow) &&
-          (options?.since === undefined || run.updatedAt >= options.since.toISOString())
+          (options?.since === undefined || Date.parse(run.updatedAt) >= options.since.getTime())
         )
       )
     )
@@ -254,7 +272,7 @@ const adapterInspection = (backend: Backend, context: Context) => {
         onNone: () => Effect.succeedNone,
         onSome: (json) =>
           Effect.map(fromStoredJson(id, json), (document) => {
-            const run = adapterRecord(id, document, new Date(0).toISOString())
+            const run = adapterRecord(id, document, undefined)
             const steps = Array.from(toState(document).steps, ([key, entry], position): StepRecord => ({ key, position, entry, ...noTimes }))
             return Option.some({ run, steps })
           })
@@ -264,8 +282,8 @@ const adapterInspection = (backend: Backend, context: Context) => {
       options: PruneOptions
     ) =>
       Effect.flatMap(records({ prefix: query.prefix.slice(prefix.length) }), (found) => {
-        const cutoff = new Date(Date.now() - query.olderThanMs).toISOString()
-        const doomed = found.filter(([run]) => run.updatedAt <= cutoff && (query.status as ReadonlyArray<RunStatus>).includes(run.status))
+        const cutoff = Date.now() - query.olderThanMs
+        const doomed = found.filter(([run]) => Date.parse(run.updatedAt) <= cutoff && (query.status as ReadonlyArray<RunStatus>).includes(run.status))
         if (options.dryRun === true) return Effect.succeed(doomed.length)
         let removed = 0
         const progress = () => options.onProgress === undefined ? Effect.void : options.onProgress(removed)

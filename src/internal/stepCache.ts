@@ -60,15 +60,18 @@ export const telemetrySwitch = { enabled: true }
 // (With two copies of `effect` loaded, the other copy's native tracer counts as real: spans, not errors.)
 const defaultTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
 
-const isTraced: Effect.Effect<boolean> = Effect.flatMap(
-  FiberRef.get(FiberRef.currentTracerEnabled),
-  (enabled) => enabled ? Effect.map(Effect.tracer, (tracer) => tracer !== defaultTracer) : Effect.succeed(false)
-)
-
-/** A run's telemetry, decided at its start; undefined when switched off. */
+/** A run's telemetry, decided at its start (read off the fiber in one step); undefined when switched off. */
 export const runTelemetry = (attempt: number | undefined): Effect.Effect<RunTelemetry | undefined> =>
   telemetrySwitch.enabled
-    ? Effect.map(isTraced, (traced) => ({ traced, attempt, resumed: 0, executed: 0, replayed: 0 }))
+    ? Effect.withFiberRuntime((fiber) =>
+      Effect.succeed({
+        traced: fiber.getFiberRef(FiberRef.currentTracerEnabled) && fiber.currentTracer !== defaultTracer,
+        attempt,
+        resumed: 0,
+        executed: 0,
+        replayed: 0
+      })
+    )
     : Effect.succeed(undefined)
 
 const noTags: ReadonlyArray<never> = []

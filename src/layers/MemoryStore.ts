@@ -68,11 +68,19 @@ export interface MemoryStoreOptions {
 
 const leased = (row: Row, now: number) => row.owner !== undefined && row.leaseUntil > now
 
-/** How many steps the document `save` wrote holds: a ResumeState's `steps` array, a snapshot's `steps` object. */
+/**
+ * How many steps the document `save` wrote holds that no step row rewrote (`load` shows such a key
+ * once): a ResumeState's `steps` array of [key, result] pairs, a snapshot's `steps` object.
+ */
 const savedSteps = (row: Row): number => {
   if (row.json === undefined) return 0
   const steps = (JSON.parse(row.json) as { steps?: unknown }).steps
-  return Array.isArray(steps) ? steps.length : typeof steps === "object" && steps !== null ? Object.keys(steps).length : 0
+  const keys: Array<unknown> = Array.isArray(steps)
+    ? steps.map((pair) => Array.isArray(pair) ? pair[0] : undefined)
+    : typeof steps === "object" && steps !== null
+    ? Object.keys(steps)
+    : []
+  return keys.filter((key) => typeof key !== "string" || !row.steps.has(key)).length
 }
 
 const record = (id: string, row: Row): RunRecord => ({
@@ -171,7 +179,8 @@ export const make = (options: MemoryStoreOptions = {}): SnapshotStoreService => 
           owner: checkpoint.owner
         })
         row.leaseUntil = now + checkpoint.leaseMs
-        touch(row)
+        // a step changes the run's time, not its place in the list (as the SQL stores' seq)
+        row.updatedAt = now
         return true
       }),
     renew: (id, owner, leaseMs) =>

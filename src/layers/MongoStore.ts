@@ -282,7 +282,15 @@ export const make = (options: MongoStoreOptions): Effect.Effect<SnapshotStoreSer
               attempt("listRuns", () => steps.aggregate(Doc.stepCountPipeline(docs.map((doc) => String(doc._id)))).toArray()),
               (counts) => {
                 const byRun = new Map(counts.map((c) => [String(c._id), Number(c["n"])]))
-                return Effect.forEach(docs, (doc) => decoded(Doc.toSummary(doc as RunRow, byRun.get(String(doc._id)) ?? 0)))
+                return Effect.forEach(docs, (doc) => {
+                  const stepDocuments = byRun.get(String(doc._id)) ?? 0
+                  const saved = Doc.savedStepKeys(doc["body"])
+                  // a saved document's key that a step document rewrote counts once
+                  const rewritten = saved.length === 0 || stepDocuments === 0
+                    ? Effect.succeed(0)
+                    : attempt("listRuns", () => steps.countDocuments({ runId: doc._id, stepKey: { $in: [...saved] } }))
+                  return Effect.flatMap(rewritten, (n) => decoded(Doc.toSummary(doc as RunRow, stepDocuments, n)))
+                })
               }
             )
         )
@@ -290,7 +298,15 @@ export const make = (options: MongoStoreOptions): Effect.Effect<SnapshotStoreSer
       countRuns: (query) =>
         Effect.map(
           attempt("countRuns", () => runsCollection.aggregate(Doc.statusCountPipeline(query)).toArray()),
-          (rows) => Object.fromEntries(rows.map((row) => [String(row._id), Number(row["n"])]))
+          (rows) => {
+            // a document written before runs had a status (its _id null here) is running, as listRuns shows it
+            const counts: Record<string, number> = {}
+            for (const row of rows) {
+              const status = row._id === null || row._id === undefined ? "running" : String(row._id)
+              counts[status] = (counts[status] ?? 0) + Number(row["n"])
+            }
+            return counts
+          }
         ),
       inspect: (id) =>
         Effect.flatMap(readRun("inspect", id, true), (doc) =>
@@ -302,8 +318,10 @@ export const make = (options: MongoStoreOptions): Effect.Effect<SnapshotStoreSer
                 ([run, head]) => Option.some({ run, head, steps: stepDocs.map(Doc.toStepRow) })
               )
           )),
-      // No transaction (it would need a replica set): a batch's steps go first, then its runs, rechecked;
-      // a prune cut short between the two leaves finished runs without steps, which the next prune removes.
+      // No transaction (it would need a replica set). A batch's runs go first, rechecked against the
+      // filter, so a run retried or claimed meanwhile stays, and keeps its steps; then the steps of the
+      // runs that are gone. (Steps first would let a run reopened in between lose its history and run
+      // its steps again.) A prune cut short between the two leaves orphaned steps of deleted runs.
       prune: (query, dryRun) => {
         const filter = Doc.pruneFilter(query)
         if (dryRun) return attempt("prune", () => runsCollection.countDocuments(filter))
@@ -312,12 +330,20 @@ export const make = (options: MongoStoreOptions): Effect.Effect<SnapshotStoreSer
           (docs) => {
             if (docs.length === 0) return Effect.succeed(0)
             const ids = docs.map((doc) => doc._id)
-            return Effect.zipRight(
-              attempt("prune", () => steps.deleteMany({ runId: { $in: ids } })),
-              Effect.map(
-                attempt("prune", () => runsCollection.deleteMany({ ...filter, _id: { $in: ids } })),
-                (result) => result.deletedCount
-              )
+            return Effect.flatMap(
+              attempt("prune", () => runsCollection.deleteMany({ ...filter, _id: { $in: ids } })),
+              (deleted) =>
+                Effect.flatMap(
+                  attempt("prune", () => runsCollection.find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray()),
+                  (kept) => {
+                    const stay = new Set(kept.map((doc) => String(doc._id)))
+                    const gone = ids.filter((id) => !stay.has(String(id)))
+                    return Effect.as(
+                      gone.length === 0 ? Effect.void : attempt("prune", () => steps.deleteMany({ runId: { $in: gone } })),
+                      deleted.deletedCount
+                    )
+                  }
+                )
             )
           }
         )

@@ -412,25 +412,33 @@ export const pruneFilter = (query: PruneQuery) => ({
   $expr: { $lte: ["$updatedAt", { $subtract: ["$$NOW", literal(query.olderThanMs)] }] }
 })
 
-/** How many steps a saved document holds: a ResumeState's `steps` array, a snapshot's `steps` object. */
-export const savedStepCount = (body: unknown): number => {
-  if (typeof body !== "string") return 0
+/** The step keys of a saved document: a ResumeState's `steps` array of [key, result] pairs, a snapshot's `steps` object. */
+export const savedStepKeys = (body: unknown): ReadonlyArray<string> => {
+  if (typeof body !== "string") return []
   try {
     const steps = (JSON.parse(body) as { steps?: unknown }).steps
-    return Array.isArray(steps) ? steps.length : typeof steps === "object" && steps !== null ? Object.keys(steps).length : 0
+    if (Array.isArray(steps)) return steps.flatMap((pair) => Array.isArray(pair) && typeof pair[0] === "string" ? [pair[0]] : [])
+    return typeof steps === "object" && steps !== null ? Object.keys(steps) : []
   } catch {
-    return 0
+    return []
   }
 }
 
-/** A run document as `listRuns` shows it. */
+/** How many steps a saved document holds. */
+export const savedStepCount = (body: unknown): number => savedStepKeys(body).length
+
+/**
+ * A run document as `listRuns` shows it: its step documents, and the saved document's steps less
+ * `rewritten`, those of its keys that a step document also holds (`load` shows such a key once).
+ */
 export const toSummary = (
   doc: { readonly _id: unknown; readonly [field: string]: unknown },
-  stepDocuments: number
+  stepDocuments: number,
+  rewritten = 0
 ): Either.Either<RunSummary, StoreError> =>
   Either.map(toRunRecord(doc), ({ input: _input, output: _output, ...run }) => ({
     ...run,
-    steps: stepDocuments + savedStepCount(doc["body"])
+    steps: stepDocuments + savedStepCount(doc["body"]) - rewritten
   }))
 
 /** A step document as `inspect` shows it (its entry parsed; the service checks it). */

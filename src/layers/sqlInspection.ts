@@ -43,11 +43,16 @@ export const inspection = (
   const steps = `"${stepsTable(table)}"`
   const now = pg ? "now()" : `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`
   const leased = `(r.owner IS NOT NULL AND r.lease_until > ${now}) AS leased`
-  // A saved document's steps count too: a ResumeState's `steps` is an array, a snapshot's an object
+  // A saved document's steps count too, those no step row rewrote (`load` shows such a key once): a
+  // ResumeState's `steps` is an array of [key, result] pairs, a snapshot's an object keyed by step
+  const noRow = (key: string) => `NOT EXISTS (SELECT 1 FROM ${steps} s2 WHERE s2.run_id = r.id AND s2.step_key = ${key})`
   const savedSteps = pg
-    ? `CASE json_typeof(r.body->'steps') WHEN 'array' THEN json_array_length(r.body->'steps')
-        WHEN 'object' THEN (SELECT count(*) FROM json_object_keys(r.body->'steps')) ELSE 0 END`
-    : `CASE WHEN r.body IS NULL THEN 0 ELSE (SELECT count(*) FROM json_each(r.body, '$.steps')) END`
+    ? `CASE json_typeof(r.body->'steps')
+        WHEN 'array' THEN (SELECT count(*) FROM json_array_elements(r.body->'steps') AS e(pair) WHERE ${noRow("e.pair->>0")})
+        WHEN 'object' THEN (SELECT count(*) FROM json_object_keys(r.body->'steps') AS k(key) WHERE ${noRow("k.key")})
+        ELSE 0 END`
+    : `CASE WHEN r.body IS NULL THEN 0 ELSE (SELECT count(*) FROM json_each(r.body, '$.steps') j
+        WHERE ${noRow("CASE j.type WHEN 'array' THEN json_extract(j.value, '$[0]') ELSE j.key END")}) END`
   const columns = (names: ReadonlyArray<string>) => names.map((c) => `r.${c}`).join(", ")
   const summaryColumns = columns(runColumns.split(", ").filter((c) => c !== "input" && c !== "output"))
   // the members of a JSON array parameter, as rows
@@ -82,10 +87,11 @@ export const inspection = (
         gone AS (DELETE FROM ${steps} WHERE run_id IN (SELECT id FROM doomed))
       DELETE FROM ${t} WHERE id IN (SELECT id FROM doomed) RETURNING id`)
     : undefined
-  // SQLite: no DML in a WITH clause; the batch's ids are picked, then its steps and runs deleted, in one transaction
-  const pickDoomed = q(`SELECT r.id FROM ${t} r WHERE ${doomed} LIMIT {limit}`)
+  // SQLite: no DML in a WITH clause. A batch deletes its runs, then their steps, in one transaction that
+  // begins with the write: a transaction that read first could not take the write lock while another
+  // connection writes (SQLITE_BUSY at once, no busy wait), as a CLI prune next to a live application would
+  const deleteDoomedRuns = q(`DELETE FROM ${t} WHERE id IN (SELECT r.id FROM ${t} r WHERE ${doomed} LIMIT {limit}) RETURNING id`)
   const deleteStepsOf = q(`DELETE FROM ${steps} WHERE run_id IN ${members("ids")}`)
-  const deleteRunsOf = q(`DELETE FROM ${t} WHERE id IN ${members("ids")}`)
 
   const filters = (query: { prefix: string; workflow: string | undefined; since: string | undefined }) => ({
     prefix: query.prefix,
@@ -131,11 +137,8 @@ export const inspection = (
       const batch = pruneBatch !== undefined
         ? pruneBatch<{ id: string }>({ ...params, limit: query.limit })
         : transaction(
-          Effect.flatMap(pickDoomed<{ id: string }>({ ...params, limit: query.limit }), (rows) => {
-            if (rows.length === 0) return Effect.succeed(rows)
-            const ids = JSON.stringify(rows.map((row) => row.id))
-            return Effect.as(Effect.zipRight(deleteStepsOf({ ids }), deleteRunsOf({ ids })), rows)
-          })
+          Effect.flatMap(deleteDoomedRuns<{ id: string }>({ ...params, limit: query.limit }), (rows) =>
+            rows.length === 0 ? Effect.succeed(rows) : Effect.as(deleteStepsOf({ ids: JSON.stringify(rows.map((row) => row.id)) }), rows))
         )
       return batch.pipe(Effect.map((rows) => rows.length), Effect.mapError(queryError("prune")))
     }

@@ -137,6 +137,19 @@ export const inspectionSuite = (withStore: WithStore, scope: () => string) =>
             ["r", { ok: true, value: "c" }, undefined, undefined]
           ])
           expect((yield* store.countRuns({ prefix })).completed).toBe(1)
+          // a step written again over the saved document counts once, in its place, as `load` shows it
+          yield* store.saveStep(`${prefix}snap`, "p", { result: { ok: true, value: "again" }, stepId: "p" })
+          yield* store.saveStep(`${prefix}snap`, "s", { result: { ok: true, value: "new" }, stepId: "s" })
+          expect((yield* store.listRuns({ prefix: `${prefix}snap` })).map((r) => r.steps)).toEqual([4])
+          const again = Option.getOrThrow(yield* store.inspect(`${prefix}snap`))
+          expect(again.steps.map((s) => [s.key, s.position, s.entry.result])).toEqual([
+            ["p", 0, { ok: true, value: "again" }],
+            ["q", 1, { ok: true, value: "b" }],
+            ["r", 2, { ok: true, value: "c" }],
+            ["s", 3, { ok: true, value: "new" }]
+          ])
+          const loaded = Option.getOrThrow(yield* store.loadResumeState(`${prefix}snap`))
+          expect([...loaded.steps.keys()]).toEqual(["p", "q", "r", "s"])
         })
       ))
 

@@ -8,10 +8,11 @@ import { orUndefined, store } from "../options.js"
 import { withStore } from "../storeLayer.js"
 import { runId } from "./show.js"
 
-const statusOf = (id: string) =>
+const runOf = (id: string) =>
   Effect.flatMap(SnapshotStore, (s) => s.getRun(id)).pipe(
-    Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound(id)), onSome: (run) => Effect.succeed(run.status) }))
+    Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound(id)), onSome: Effect.succeed }))
   )
+const statusOf = (id: string) => Effect.map(runOf(id), (run) => run.status)
 
 export const cancel = Command.make("cancel", { id: runId, store }, (o) =>
   withStore(
@@ -29,11 +30,15 @@ export const retry = Command.make("retry", { id: runId, store }, (o) =>
   withStore(
     orUndefined(o.store),
     Effect.gen(function*() {
-      const status = yield* statusOf(o.id)
+      const run = yield* runOf(o.id)
       if (!(yield* Workflow.retry(o.id))) {
-        return yield* Effect.fail(new CliFailure({ message: `Run ${JSON.stringify(o.id)} is ${status}: only a failed or dead run can be retried`, exitCode: 1 }))
+        return yield* Effect.fail(new CliFailure({ message: `Run ${JSON.stringify(o.id)} is ${run.status}: only a failed or dead run can be retried`, exitCode: 1 }))
       }
-      yield* Console.log(`Queued ${o.id} again: a worker serving its workflow will run it`)
+      yield* Console.log(
+        run.workflow === undefined
+          ? `Queued ${o.id} again; it names no workflow, so no worker takes it: resume it with runDurable`
+          : `Queued ${o.id} again: a worker serving ${run.workflow} will run it`
+      )
     })
   )).pipe(Command.withDescription("Queue a failed or dead run again for a worker"))
 

@@ -101,18 +101,8 @@ export interface ListRunsOptions extends ListOptions {
 }
 
 /** A run as `listRuns` shows it: its record without input and output, and how many steps it recorded. */
-export interface RunSummary {
-  readonly id: string
-  readonly workflow: string | undefined
-  readonly version: string | undefined
-  readonly status: RunStatus
-  readonly owner: string | undefined
-  readonly leased: boolean
-  readonly attempts: number
+export interface RunSummary extends Omit<RunRecord, "input" | "output"> {
   readonly steps: number
-  readonly createdAt: string
-  readonly updatedAt: string
-  readonly completedAt: string | undefined
 }
 
 /** One recorded step with what its step row keeps. Times are the store's clock (ISO-8601). */

@@ -7,7 +7,7 @@
 import type { SqlError } from "@effect/sql"
 import { Effect, Option } from "effect"
 import type { RunBackend, RunStatus, RunSummary, StepRow } from "../SnapshotStore.js"
-import { optionalIso, optionalText, parse, queryError, type RunRow, runColumns, toIso, toRecord } from "./sqlRows.js"
+import { optionalIso, optionalText, parse, queryError, recordFields, type RunRow, runColumns, toRecord } from "./sqlRows.js"
 import { stepsTable } from "./sqlSchema.js"
 
 type Inspection = Pick<RunBackend, "listRuns" | "countRuns" | "inspect" | "prune">
@@ -145,19 +145,7 @@ export const inspection = (
   }
 }
 
-const toSummary = (row: SummaryRow): RunSummary => ({
-  id: row.id,
-  workflow: optionalText(row.workflow),
-  version: optionalText(row.version),
-  status: row.status,
-  owner: optionalText(row.owner),
-  leased: row.leased === true || Number(row.leased) === 1,
-  attempts: Number(row.attempts),
-  steps: Number(row.steps),
-  createdAt: toIso(row.created_at),
-  updatedAt: toIso(row.updated_at),
-  completedAt: optionalIso(row.completed_at)
-})
+const toSummary = (row: SummaryRow): RunSummary => ({ ...recordFields(row), steps: Number(row.steps) })
 
 // node-pg parses json columns on read; SQLite hands back the text (parsed, and checked, by the service)
 const toStepRow = (row: StepRowRaw): StepRow => ({

@@ -79,21 +79,26 @@ export interface RunRow {
   readonly body?: unknown
 }
 
+/** A run row's columns as a record, all but its encoded input and output. */
+export const recordFields = (row: Omit<RunRow, "input" | "output">): Omit<RunRecord, "input" | "output"> => ({
+  id: row.id,
+  workflow: optionalText(row.workflow),
+  version: optionalText(row.version),
+  status: row.status,
+  owner: optionalText(row.owner),
+  // Postgres gives a boolean, SQLite 0 / 1
+  leased: row.leased === true || Number(row.leased) === 1,
+  attempts: Number(row.attempts),
+  createdAt: toIso(row.created_at),
+  updatedAt: toIso(row.updated_at),
+  completedAt: optionalIso(row.completed_at)
+})
+
 export const toRecord = (id: string, row: RunRow): Effect.Effect<RunRecord, StoreError> =>
   Effect.map(
     Effect.all([parse(`The input of run "${id}"`, row.input), parse(`The output of run "${id}"`, row.output)]),
     ([input, output]) => ({
-      id: row.id,
-      workflow: optionalText(row.workflow),
-      version: optionalText(row.version),
-      status: row.status,
-      owner: optionalText(row.owner),
-      // Postgres gives a boolean, SQLite 0 / 1
-      leased: row.leased === true || Number(row.leased) === 1,
-      attempts: Number(row.attempts),
-      createdAt: toIso(row.created_at),
-      updatedAt: toIso(row.updated_at),
-      completedAt: optionalIso(row.completed_at),
+      ...recordFields(row),
       input: input as Snapshot.JsonValue | undefined,
       output: output as Snapshot.StepResult | undefined
     })

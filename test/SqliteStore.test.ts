@@ -56,6 +56,42 @@ describe("SqliteStore", () => {
       expect((yield* store.listRuns({ prefix: "bad" })).map((r) => [r.id, r.steps])).toEqual([["bad", 1]])
     }))
 
+  // The statements of every step go to the driver on a connection of their own that never waits for
+  // SQLite's lock: while another connection writes, they go through the store's client instead
+  it.scoped("steps checkpoint while another process holds the write lock, and next to the store's own transactions", () =>
+    Effect.gen(function*() {
+      const file = path.join(dir, "direct.db")
+      const store = Context.get(yield* Layer.build(SqliteStore.layer({ filename: file })), SnapshotStore)
+      const ten = Workflow.make("ten", Effect.gen(function*() {
+        let total = 0
+        for (let i = 0; i < 10; i++) total += yield* Workflow.step(`s${i}`, Effect.succeed(i))
+        return total
+      }))
+      const durable = (id: string) => Workflow.runDurable(ten, { id }).pipe(Effect.provideService(SnapshotStore, store))
+      expect(yield* durable("warm")).toBe(45)
+      const holder = spawn(process.execPath, [
+        "-e",
+        `const db = new (require("better-sqlite3"))(${JSON.stringify(file)})
+        db.exec("BEGIN IMMEDIATE")
+        process.stdout.write("locked\\n")
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300)
+        db.exec("COMMIT")`
+      ], { cwd: path.resolve(import.meta.dirname, "..") })
+      yield* Effect.async<void>((resume) => {
+        holder.stdout.once("data", () => resume(Effect.void))
+      })
+      expect(yield* durable("while-locked")).toBe(45)
+      // the store's own transactions (save) interleaved with runs' checkpoints
+      const state = { steps: new Map([["k", { result: { ok: true as const, value: 1 }, stepId: "k" }]]) }
+      yield* Effect.all([
+        Effect.forEach(Array.from({ length: 5 }, (_, i) => `run-${i}`), durable, { concurrency: "unbounded" }),
+        Effect.forEach(Array.from({ length: 30 }, (_, i) => `saved-${i}`), (id) => store.save(id, state), { concurrency: 4 })
+      ], { concurrency: "unbounded" })
+      const runs = yield* store.listRuns({ prefix: "run-" })
+      expect(runs.map((r) => [r.status, r.steps])).toEqual(Array.from({ length: 5 }, () => ["completed", 10]))
+      expect(yield* store.countRuns({ prefix: "saved-" })).toMatchObject({ running: 30 })
+    }), 20_000)
+
   // A CLI prune next to a live application: another process holds the write lock, then commits. A
   // batch that read before it wrote could not take the lock then (SQLITE_BUSY at once, no busy wait).
   it.scoped("prune waits for another process's write and then removes the runs", () =>

@@ -66,7 +66,9 @@ export type PreparedExecutor = (
   text: string,
   params: ReadonlyArray<unknown>,
   /** "checkpoint": the group-committed checkpoints, one statement at a time, on a connection of their own. */
-  lane?: "checkpoint"
+  lane: "checkpoint" | undefined,
+  /** The same statement through the `SqlClient`, for an executor that cannot run it now. */
+  viaClient: () => Effect.Effect<ReadonlyArray<any>, SqlError.SqlError>
 ) => Effect.Effect<ReadonlyArray<any>, SqlError.SqlError>
 
 // A stable name per statement text (FNV-1a): a connection keeps each named statement it has prepared
@@ -98,8 +100,10 @@ const prepare = (sql: SqlClient.SqlClient, pg: boolean, text: string, executor?:
   })
   if (executor !== undefined) {
     const name = statementName(compiled)
-    return <A extends object = Record<string, unknown>>(params: Params): Effect.Effect<ReadonlyArray<A>, SqlError.SqlError> =>
-      executor(name, compiled, names.map((n) => params[n] ?? null), lane)
+    return <A extends object = Record<string, unknown>>(params: Params): Effect.Effect<ReadonlyArray<A>, SqlError.SqlError> => {
+      const values = names.map((n) => params[n] ?? null)
+      return executor(name, compiled, values, lane, () => Effect.withTracerEnabled(sql.unsafe<A>(compiled, values), false))
+    }
   }
   return <A extends object = Record<string, unknown>>(params: Params): Effect.Effect<ReadonlyArray<A>, SqlError.SqlError> =>
     sql.unsafe<A>(compiled, names.map((name) => params[name] ?? null))
@@ -204,7 +208,7 @@ export const make = (
         ON CONFLICT (run_id, step_key) DO UPDATE SET entry = excluded.entry, started_at = excluded.started_at,
           completed_at = excluded.completed_at, attempt = excluded.attempt, owner = excluded.owner
         RETURNING 1 AS ok`)
-      : q(`INSERT INTO ${steps} (run_id, step_key, position, entry, started_at, completed_at, attempt, owner)
+      : checkpointLane(`INSERT INTO ${steps} (run_id, step_key, position, entry, started_at, completed_at, attempt, owner)
         SELECT id, {key}, {position}, {entry}, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || ({durationMs} / 1000.0) || ' seconds'),
           ${now}, {attempt}, owner
         FROM ${t} WHERE id = {id} AND owner = {owner} AND status = 'running'
@@ -235,7 +239,7 @@ export const make = (
             v.attempt, v.owner
           FROM v WHERE v.run_id IN (SELECT id FROM r)
           ${upsert}`)
-        : q(`INSERT INTO ${steps} (run_id, step_key, position, entry, started_at, completed_at, attempt, owner)
+        : checkpointLane(`INSERT INTO ${steps} (run_id, step_key, position, entry, started_at, completed_at, attempt, owner)
           SELECT run.id, v.column3, v.column4, v.column5,
             strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || (v.column6 / 1000.0) || ' seconds'), ${now}, v.column7, run.owner
           FROM (${values}) AS v, ${t} AS run

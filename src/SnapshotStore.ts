@@ -17,6 +17,7 @@ import * as Snapshot from "./Snapshot.js"
 import { isPlainOkEntry } from "./internal/plainEntry.js"
 import { RunLocked } from "./WorkflowError.js"
 import { checkSince, inspection } from "./internal/inspection.js"
+import { withSpanWhenTraced } from "./internal/tracing.js"
 import { type Adapter, fromAdapter } from "./promise/adapter.js"
 
 export type { Adapter } from "./promise/adapter.js"
@@ -611,9 +612,9 @@ export const make = (backend: Backend, options: { readonly prefix?: string | und
       ? Effect.succeed(prefix + id)
       : Effect.fail(new StoreError({ reason: "InvalidOption", message: `Invalid ${prefixProblem === undefined ? "id" : "store prefix"}: it ${problem}` }))
   }
-  // no stack capture: spans sit on every checkpoint, and a stack trace per span is most of their cost
+  // Spans only under a real tracer (internal/tracing.ts), and without a stack capture, most of a span's cost
   const span = (op: string, id?: string) =>
-    Effect.withSpan(`${options.name}.${op}`, { captureStackTrace: false, ...(id === undefined ? {} : { attributes: { id } }) })
+    withSpanWhenTraced(`${options.name}.${op}`, { captureStackTrace: false, ...(id === undefined ? {} : { attributes: { id } }) })
   // Stores without native appends read, merge and save: one at a time per id, or parallel steps
   // would overwrite each other's checkpoints.
   const withLock = keyedLock()

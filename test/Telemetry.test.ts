@@ -111,6 +111,10 @@ describe("spans", () => {
         expect(parentOf(step)).toBe(run!.spanId)
         expect(step.attributes.get(Telemetry.attributes.attempt)).toBe(1)
       }
+      // the store's operations have spans of their own under a tracer: the claim (before the run starts)
+      // in the caller's, the end in the run's
+      expect(spansNamed("MemoryStore.claim").map((span) => [parentOf(span), attributesOf(span)["id"]])).toEqual([[caller!.spanId, "traced-1"]])
+      expect(spansNamed("MemoryStore.finish").map(parentOf)).toEqual([run!.spanId])
     }).pipe(Effect.provide(Layer.merge(traced, MemoryStore.layer()))))
 
   it.effect("a failed run's span says so; the failing step has its span", () =>

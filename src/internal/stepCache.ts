@@ -2,7 +2,7 @@
  * The step cache: a step with a recorded outcome replays it, otherwise it executes and its outcome is
  * recorded. This is the per-step hot path: no Schema is built here, and nothing is copied but the value.
  */
-import { Cause, Effect, Either, Exit, FiberRef, Option, type Schema, type Tracer } from "effect"
+import { Cause, Effect, Either, Exit, Option, type Schema, type Tracer } from "effect"
 import type * as ResumeState from "../ResumeState.js"
 import type * as Snapshot from "../Snapshot.js"
 import { WorkflowEvent } from "../WorkflowEvent.js"
@@ -10,6 +10,7 @@ import { StepCodecError, type StepFailure, StepKeyConflictError } from "../Workf
 import { deserializeCause, ReplayedDefect, serializeCause } from "./cause.js"
 import { decode, encode } from "./codec.js"
 import { type JsonCopy, maxDepth, toJson } from "./json.js"
+import { isTraced } from "./tracing.js"
 import * as Telemetry from "../Telemetry.js"
 
 /**
@@ -52,20 +53,12 @@ export interface RunTelemetry {
 /** The benchmark's switch: off, runs count nothing and make no spans. */
 export const telemetrySwitch = { enabled: true }
 
-// Effect installs its native tracer by default, and a span costs microseconds even there (~20 µs an
-// Effect.withSpan, measured on 3.22), though nothing exports it. So the default tracer is read once,
-// here, from a runtime with the default services, and a run makes spans only when its fiber's tracer
-// is another one (a layer such as @effect/opentelemetry's replaced it) and tracing is not off
-// (Effect.withTracerEnabled(false)).
-// (With two copies of `effect` loaded, the other copy's native tracer counts as real: spans, not errors.)
-const defaultTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
-
 /** A run's telemetry, decided at its start (read off the fiber in one step); undefined when switched off. */
 export const runTelemetry = (attempt: number | undefined): Effect.Effect<RunTelemetry | undefined> =>
   telemetrySwitch.enabled
     ? Effect.withFiberRuntime((fiber) =>
       Effect.succeed({
-        traced: fiber.getFiberRef(FiberRef.currentTracerEnabled) && fiber.currentTracer !== defaultTracer,
+        traced: isTraced(fiber),
         attempt,
         resumed: 0,
         executed: 0,
@@ -96,7 +89,6 @@ const stepSpan = (id: string, key: string, telemetry: RunTelemetry): Tracer.Span
     },
   captureStackTrace: false
 })
-
 
 /**
  * States whose entries the caller built itself, valid by construction (the Promise API's per-run

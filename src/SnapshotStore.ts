@@ -729,10 +729,9 @@ export const make = (backend: Backend, options: { readonly prefix?: string | und
         }),
         span("loadSteps", id)
       ),
-    // No span of its own: a span costs about 10 µs even without a tracer, as much as the rest of a
-    // MemoryStore checkpoint; the run's step is what a trace shows
-    // Nor an id check: the id was checked by the claim, and a checkpoint is fenced by the run's owner,
-    // so one for an id never claimed matches no run and writes nothing
+    // No span of its own (one per step, under a tracer, the step's span already shows it), nor an id
+    // check: the claim checked the id, and a checkpoint is fenced by the run's owner, so one for an id
+    // never claimed matches no run and writes nothing
     checkpoint: runs === undefined
       ? () => unsupported("checkpoint")
       : prefix === ""

@@ -16,6 +16,26 @@ const filename = path.join(dir, "contract.db")
 
 StoreContract.suite("SqliteStore (temp file)", (options) => SqliteStore.layer({ filename, ...options }))
 
+/**
+ * Another process takes the file's write lock, holds it `millis` (running `sql` meanwhile, if given),
+ * then commits. Succeeds once the lock is held; the child process is returned.
+ */
+const holdWriteLock = (file: string, millis: number, sql?: string) =>
+  Effect.suspend(() => {
+    const holder = spawn(process.execPath, [
+      "-e",
+      `const db = new (require("better-sqlite3"))(${JSON.stringify(file)})
+      db.exec("BEGIN IMMEDIATE")
+      process.stdout.write("locked\\n")
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ${millis})
+      ${sql === undefined ? "" : `db.exec(${JSON.stringify(sql)})`}
+      db.exec("COMMIT")`
+    ], { cwd: path.resolve(import.meta.dirname, "..") })
+    return Effect.async<typeof holder>((resume) => {
+      holder.stdout.once("data", () => resume(Effect.succeed(holder)))
+    })
+  })
+
 describe("SqliteStore", () => {
   it.effect("rejects a table name holding SQL before touching the file", () =>
     Effect.gen(function*() {
@@ -69,17 +89,7 @@ describe("SqliteStore", () => {
       }))
       const durable = (id: string) => Workflow.runDurable(ten, { id }).pipe(Effect.provideService(SnapshotStore, store))
       expect(yield* durable("warm")).toBe(45)
-      const holder = spawn(process.execPath, [
-        "-e",
-        `const db = new (require("better-sqlite3"))(${JSON.stringify(file)})
-        db.exec("BEGIN IMMEDIATE")
-        process.stdout.write("locked\\n")
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300)
-        db.exec("COMMIT")`
-      ], { cwd: path.resolve(import.meta.dirname, "..") })
-      yield* Effect.async<void>((resume) => {
-        holder.stdout.once("data", () => resume(Effect.void))
-      })
+      yield* holdWriteLock(file, 300)
       expect(yield* durable("while-locked")).toBe(45)
       // the store's own transactions (save) interleaved with runs' checkpoints
       const state = { steps: new Map([["k", { result: { ok: true as const, value: 1 }, stepId: "k" }]]) }
@@ -100,18 +110,11 @@ describe("SqliteStore", () => {
       const store = Context.get(yield* Layer.build(SqliteStore.layer({ filename: file })), SnapshotStore)
       const done = Workflow.make("done", Workflow.step("a", Effect.succeed(1)))
       for (let i = 0; i < 20; i++) yield* Workflow.runDurable(done, { id: `old-${i}` }).pipe(Effect.provideService(SnapshotStore, store))
-      const holder = spawn(process.execPath, [
-        "-e",
-        `const db = new (require("better-sqlite3"))(${JSON.stringify(file)})
-        db.exec("BEGIN IMMEDIATE")
-        process.stdout.write("locked\\n")
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400)
-        db.exec("INSERT INTO effect_resume_runs_steps (run_id, step_key, position, entry) VALUES ('other', 'k', 1, '{}')")
-        db.exec("COMMIT")`
-      ], { cwd: path.resolve(import.meta.dirname, "..") })
-      yield* Effect.async<void>((resume) => {
-        holder.stdout.once("data", () => resume(Effect.void))
-      })
+      const holder = yield* holdWriteLock(
+        file,
+        400,
+        "INSERT INTO effect_resume_runs_steps (run_id, step_key, position, entry) VALUES ('other', 'k', 1, '{}')"
+      )
       const removed = yield* store.prune({ olderThan: 0, prefix: "old-", batchSize: 3 })
       expect(removed).toBe(20)
       expect(yield* store.listRuns({ prefix: "old-" })).toEqual([])

@@ -11,10 +11,9 @@
  */
 import { Context, Duration, Effect, Either, Layer, Option, ParseResult, Schema, Stream } from "effect"
 import { keyedLock } from "./internal/keyedLock.js"
-import { checkEntries, decodeStored, fromStoredJson, loneSurrogate, normalizeStored, type StoredJson, withSteps } from "./internal/stored.js"
+import { checkEntries, decodeSteps, decodeStored, fromStoredJson, loneSurrogate, normalizeStored, type StoredJson, withSteps } from "./internal/stored.js"
 import * as ResumeState from "./ResumeState.js"
 import * as Snapshot from "./Snapshot.js"
-import { isPlainOkEntry } from "./internal/plainEntry.js"
 import { RunLocked } from "./WorkflowError.js"
 import { checkSince, inspection } from "./internal/inspection.js"
 import { withSpanWhenTraced } from "./internal/tracing.js"
@@ -329,22 +328,6 @@ export const prune = (options: PruneOptions) => Effect.flatMap(SnapshotStore, (s
 export const toResumeState = (stored: Stored): ResumeState.ResumeState =>
   ResumeState.isResumeState(stored) ? stored : ResumeState.fromSnapshot(stored)
 
-const decodeSteps = (id: string, steps: LoadedWithSteps["steps"]) => {
-  const entries: Array<readonly [string, ResumeState.ResumeStateEntry]> = []
-  for (const [key, json] of steps) {
-    if (isPlainOkEntry(json, true)) {
-      entries.push([key, json as ResumeState.ResumeStateEntry])
-      continue
-    }
-    const entry = ResumeState.decodeEntry(json)
-    if (entry._tag === "Left") {
-      return Either.left(new StoreError({ reason: "Decode", message: `Stored step "${key}" of "${id}" is corrupt: ${entry.left.message}` }))
-    }
-    entries.push([key, entry.right])
-  }
-  return Either.right(entries)
-}
-
 /** The snapshot a run written by `runDurable` shows to `load`. */
 const runSnapshot = (run: RunRecord, entries: ReadonlyArray<readonly [string, ResumeState.ResumeStateEntry]>) =>
   ResumeState.toSnapshot(ResumeState.make(entries), {
@@ -612,6 +595,16 @@ export const make = (backend: Backend, options: { readonly prefix?: string | und
       ? Effect.succeed(prefix + id)
       : Effect.fail(new StoreError({ reason: "InvalidOption", message: `Invalid ${prefixProblem === undefined ? "id" : "store prefix"}: it ${problem}` }))
   }
+  // The options of `list` and of the inspecting methods, checked alike; the status list, when given
+  const checkQuery = (options: ListRunsOptions | undefined) =>
+    Effect.all([
+      statusList(options?.status),
+      checkLimit(options?.limit),
+      checkPrefix,
+      checkText("list prefix", options?.prefix ?? "", maxIdLength),
+      options?.workflow === undefined ? Effect.void : checkText("list workflow", options.workflow, maxIdLength),
+      checkSince(options?.since)
+    ]).pipe(Effect.map(([status]) => status))
   // Spans only under a real tracer (internal/tracing.ts), and without a stack capture, most of a span's cost
   const span = (op: string, id?: string) =>
     withSpanWhenTraced(`${options.name}.${op}`, { captureStackTrace: false, ...(id === undefined ? {} : { attributes: { id } }) })
@@ -676,14 +669,8 @@ export const make = (backend: Backend, options: { readonly prefix?: string | und
         span("delete", id)
       ),
     list: (listOptions) =>
-      Effect.all([
-        statusList(listOptions?.status),
-        checkLimit(listOptions?.limit),
-        checkPrefix,
-        checkText("list prefix", listOptions?.prefix ?? "", maxIdLength),
-        listOptions?.workflow === undefined ? Effect.void : checkText("list workflow", listOptions.workflow, maxIdLength)
-      ]).pipe(
-        Effect.flatMap(([status]) =>
+      checkQuery(listOptions).pipe(
+        Effect.flatMap((status) =>
           runs === undefined && (status !== undefined || listOptions?.workflow !== undefined)
             ? unsupported("list by status or workflow")
             : backend.list({
@@ -696,20 +683,7 @@ export const make = (backend: Backend, options: { readonly prefix?: string | und
         Effect.map((entries) => prefix === "" ? entries : entries.map((e) => ({ ...e, id: e.id.slice(prefix.length) }))),
         span("list")
       ),
-    ...inspection(backend, {
-      prefix,
-      storedId,
-      span,
-      checkQuery: (options) =>
-        Effect.all([
-          statusList(options?.status),
-          checkLimit(options?.limit),
-          checkPrefix,
-          checkText("list prefix", options?.prefix ?? "", maxIdLength),
-          options?.workflow === undefined ? Effect.void : checkText("list workflow", options.workflow, maxIdLength),
-          checkSince(options?.since)
-        ]).pipe(Effect.map(([status]) => status))
-    }),
+    ...inspection(backend, { prefix, storedId, span, checkQuery }),
     fencing: runs !== undefined,
     getRun: (id) =>
       withRuns("getRun", id, (runs, stored) =>

@@ -21,10 +21,10 @@ import {
   type StepRecord,
   type StepRow,
   type Stored,
-  StoreError
+  StoreError,
+  toResumeState
 } from "../SnapshotStore.js"
-import { isPlainOkEntry } from "./plainEntry.js"
-import { fromStoredJson } from "./stored.js"
+import { decodeSteps, fromStoredJson } from "./stored.js"
 
 const invalid = (message: string) => Effect.fail(new StoreError({ reason: "InvalidOption", message }))
 
@@ -57,14 +57,6 @@ const batchSizeOf = (size: number | undefined): Effect.Effect<number, StoreError
     ? Effect.succeed(size)
     : invalid(`prune batchSize must be a positive integer, got ${size}`)
 
-const decodeEntry = (id: string, key: string, json: unknown): Either.Either<ResumeState.ResumeStateEntry, StoreError> => {
-  if (isPlainOkEntry(json, true)) return Either.right(json as ResumeState.ResumeStateEntry)
-  return Either.mapLeft(
-    ResumeState.decodeEntry(json),
-    (error) => new StoreError({ reason: "Decode", message: `Stored step "${key}" of "${id}" is corrupt: ${error.message}` })
-  )
-}
-
 const noTimes = { startedAt: undefined, completedAt: undefined, attempt: undefined, owner: undefined }
 
 /** A saved document's steps first (no times), then the step rows; a key in both shows its row. */
@@ -72,28 +64,26 @@ const stepRecords = (id: string, inspected: InspectedRun): Either.Either<Readonl
   Either.gen(function*() {
     // In `load`'s order: the saved document's steps, a key that a step row rewrote shown with its row
     // (its place kept), then the other rows in order
-    const rows = new Map(inspected.steps.map((row) => [row.key, row]))
+    const entries = yield* decodeSteps(id, inspected.steps.map((row) => [row.key, row.entry] as const))
+    const rows = new Map(inspected.steps.map((row, i) => [row.key, { row, entry: entries[i]![1] }]))
     const records: Array<StepRecord> = []
-    const fromRow = (row: StepRow) =>
-      Either.map(decodeEntry(id, row.key, row.entry), (entry): StepRecord => ({ ...row, position: records.length, entry }))
+    const fromRow = ({ entry, row }: { readonly row: StepRow; readonly entry: ResumeState.ResumeStateEntry }) =>
+      records.push({ ...row, position: records.length, entry })
     if (inspected.head !== undefined && inspected.head !== null) {
       const head = ResumeState.isResumeState(inspected.head) ? inspected.head : yield* fromStoredJson(id, inspected.head)
-      for (const [key, entry] of toState(head).steps) {
+      for (const [key, entry] of toResumeState(head).steps) {
         const row = rows.get(key)
         if (row === undefined) {
           records.push({ key, position: records.length, entry, ...noTimes })
         } else {
-          records.push(yield* fromRow(row))
+          fromRow(row)
           rows.delete(key)
         }
       }
     }
-    for (const row of rows.values()) records.push(yield* fromRow(row))
+    for (const row of rows.values()) fromRow(row)
     return records
   })
-
-const toState = (stored: Stored): ResumeState.ResumeState =>
-  ResumeState.isResumeState(stored) ? stored : ResumeState.fromSnapshot(stored)
 
 /** A document saved through a five-method adapter, seen as a run: what its snapshot says of itself. */
 const adapterRecord = (id: string, stored: Stored, storeUpdatedAt: string | undefined): RunRecord => {
@@ -130,19 +120,7 @@ const isoOf = (text: string | undefined): string | undefined => {
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString()
 }
 
-const summaryOf = (run: RunRecord, steps: number): RunSummary => ({
-  id: run.id,
-  workflow: run.workflow,
-  version: run.version,
-  status: run.status,
-  owner: run.owner,
-  leased: run.leased,
-  attempts: run.attempts,
-  steps,
-  createdAt: run.createdAt,
-  updatedAt: run.updatedAt,
-  completedAt: run.completedAt
-})
+const summaryOf = ({ input: _input, output: _output, ...run }: RunRecord, steps: number): RunSummary => ({ ...run, steps })
 
 const emptyCounts = (): Record<RunStatus, number> => ({
   pending: 0,
@@ -243,7 +221,7 @@ const adapterInspection = (backend: Backend, context: Context) => {
               Effect.map(fromStoredJson(entry.id.slice(prefix.length), json), (stored) =>
                 Option.some([
                   adapterRecord(entry.id.slice(prefix.length), stored, entry.updatedAt),
-                  toState(stored).steps.size
+                  toResumeState(stored).steps.size
                 ] as const))
           })))
     ).pipe(
@@ -273,7 +251,7 @@ const adapterInspection = (backend: Backend, context: Context) => {
         onSome: (json) =>
           Effect.map(fromStoredJson(id, json), (document) => {
             const run = adapterRecord(id, document, undefined)
-            const steps = Array.from(toState(document).steps, ([key, entry], position): StepRecord => ({ key, position, entry, ...noTimes }))
+            const steps = Array.from(toResumeState(document).steps, ([key, entry], position): StepRecord => ({ key, position, entry, ...noTimes }))
             return Option.some({ run, steps })
           })
       })),

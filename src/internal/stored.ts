@@ -10,6 +10,7 @@ import * as ResumeState from "../ResumeState.js"
 import * as Snapshot from "../Snapshot.js"
 import { type Stored, StoreError } from "../SnapshotStore.js"
 import { describeIssues, formatPath } from "./issues.js"
+import { isPlainOkEntry } from "./plainEntry.js"
 
 /** The JSON a backend stores (what `JSON.stringify(state)` gives): a serialized ResumeState or a snapshot. */
 export type StoredJson = ResumeState.ResumeStateJson | Snapshot.WorkflowSnapshot
@@ -150,4 +151,55 @@ export const withSteps = (
   if (ResumeState.isResumeState(stored)) return ResumeState.fromMap(new Map([...stored.steps, ...entries]))
   const added = ResumeState.toSnapshot(ResumeState.make(entries))
   return Snapshot.merge(stored, { ...added, execution: stored.execution })
+}
+
+/**
+ * A run's stored step entries (parsed JSON, in load order), checked: a corrupt one is a Decode error
+ * naming the step and the run. A plain loop, with no Either per step: a restart decodes every step.
+ */
+export const decodeSteps = (
+  id: string,
+  steps: ReadonlyArray<readonly [string, unknown]>
+): Either.Either<Array<readonly [string, ResumeState.ResumeStateEntry]>, StoreError> => {
+  const entries: Array<readonly [string, ResumeState.ResumeStateEntry]> = []
+  for (const [key, json] of steps) {
+    if (isPlainOkEntry(json, true)) {
+      entries.push([key, json as ResumeState.ResumeStateEntry])
+      continue
+    }
+    const entry = ResumeState.decodeEntry(json)
+    if (entry._tag === "Left") {
+      return Either.left(new StoreError({ reason: "Decode", message: `Stored step "${key}" of "${id}" is corrupt: ${entry.left.message}` }))
+    }
+    entries.push([key, entry.right])
+  }
+  return Either.right(entries)
+}
+
+/**
+ * A step entry as a store read it, parsed when it is JSON text; text that is not JSON stays as it is,
+ * for `decodeSteps` to report as corrupt.
+ */
+export const parsedOrText = (value: unknown): unknown => {
+  if (typeof value !== "string") return value
+  try {
+    return JSON.parse(value)
+  } catch {
+    return value
+  }
+}
+
+/**
+ * The step keys of a saved document's JSON text: a ResumeState's `steps` array of [key, result]
+ * pairs, a snapshot's `steps` object (none when it is not JSON).
+ */
+export const savedStepKeys = (json: unknown): ReadonlyArray<string> => {
+  if (typeof json !== "string") return []
+  try {
+    const steps = (JSON.parse(json) as { steps?: unknown }).steps
+    if (Array.isArray(steps)) return steps.flatMap((pair) => Array.isArray(pair) && typeof pair[0] === "string" ? [pair[0]] : [])
+    return typeof steps === "object" && steps !== null ? Object.keys(steps) : []
+  } catch {
+    return []
+  }
 }

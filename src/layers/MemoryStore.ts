@@ -17,6 +17,7 @@ import {
   type SnapshotStoreService,
   type WorkerBackend
 } from "../SnapshotStore.js"
+import { savedStepKeys } from "../internal/stored.js"
 
 interface Row {
   /** What `save` wrote (JSON), or undefined for a run written by `runDurable` alone. */
@@ -72,16 +73,7 @@ const leased = (row: Row, now: number) => row.owner !== undefined && row.leaseUn
  * How many steps the document `save` wrote holds that no step row rewrote (`load` shows such a key
  * once): a ResumeState's `steps` array of [key, result] pairs, a snapshot's `steps` object.
  */
-const savedSteps = (row: Row): number => {
-  if (row.json === undefined) return 0
-  const steps = (JSON.parse(row.json) as { steps?: unknown }).steps
-  const keys: Array<unknown> = Array.isArray(steps)
-    ? steps.map((pair) => Array.isArray(pair) ? pair[0] : undefined)
-    : typeof steps === "object" && steps !== null
-    ? Object.keys(steps)
-    : []
-  return keys.filter((key) => typeof key !== "string" || !row.steps.has(key)).length
-}
+const savedSteps = (row: Row): number => savedStepKeys(row.json).filter((key) => !row.steps.has(key)).length
 
 const record = (id: string, row: Row): RunRecord => ({
   id,

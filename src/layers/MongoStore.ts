@@ -266,8 +266,7 @@ export const make = (options: MongoStoreOptions): Effect.Effect<SnapshotStoreSer
             (result) => Effect.as(matched(result) ? stampEnded("cancel", id) : Effect.void, matched(result))
           )),
       listRuns: (query) => {
-        const find = Doc.listQuery(query)
-        if (find === undefined) return Effect.succeed([])
+        if (Doc.listQuery(query) === undefined) return Effect.succeed([])
         return Effect.flatMap(
           attempt("listRuns", () =>
             runsCollection.aggregate([
@@ -284,9 +283,9 @@ export const make = (options: MongoStoreOptions): Effect.Effect<SnapshotStoreSer
                 const byRun = new Map(counts.map((c) => [String(c._id), Number(c["n"])]))
                 return Effect.forEach(docs, (doc) => {
                   const stepDocuments = byRun.get(String(doc._id)) ?? 0
-                  const saved = Doc.savedStepKeys(doc["body"])
                   // a saved document's key that a step document rewrote counts once
-                  const rewritten = saved.length === 0 || stepDocuments === 0
+                  const saved = stepDocuments === 0 ? [] : Doc.savedStepKeys(doc["body"])
+                  const rewritten = saved.length === 0
                     ? Effect.succeed(0)
                     : attempt("listRuns", () => steps.countDocuments({ runId: doc._id, stepKey: { $in: [...saved] } }))
                   return Effect.flatMap(rewritten, (n) => decoded(Doc.toSummary(doc as RunRow, stepDocuments, n)))

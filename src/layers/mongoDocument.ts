@@ -43,6 +43,9 @@ import {
   type StepRow,
   StoreError
 } from "../SnapshotStore.js"
+import { parsedOrText, savedStepKeys } from "../internal/stored.js"
+
+export { savedStepKeys }
 
 /** A run's document as stored. Documents written before run records have only `_id`, `body`, `updatedAt`, `seq`. */
 export interface RunDocument {
@@ -370,11 +373,7 @@ export const listQuery = (options: {
   readonly workflow?: string | undefined
 }): ListQuery | undefined =>
   options.limit === 0 || options.status?.length === 0 ? undefined : {
-    filter: {
-      ...prefixFilter(options.prefix),
-      ...(options.status === undefined ? {} : { status: { $in: options.status } }),
-      ...(options.workflow === undefined ? {} : { workflow: options.workflow })
-    },
+    filter: runsFilter({ prefix: options.prefix, status: options.status, workflow: options.workflow, since: undefined }),
     sort: listSort,
     projection: { _id: 1, updatedAt: 1, status: 1, workflow: 1 },
     limit: options.limit
@@ -412,18 +411,6 @@ export const pruneFilter = (query: PruneQuery) => ({
   $expr: { $lte: ["$updatedAt", { $subtract: ["$$NOW", literal(query.olderThanMs)] }] }
 })
 
-/** The step keys of a saved document: a ResumeState's `steps` array of [key, result] pairs, a snapshot's `steps` object. */
-export const savedStepKeys = (body: unknown): ReadonlyArray<string> => {
-  if (typeof body !== "string") return []
-  try {
-    const steps = (JSON.parse(body) as { steps?: unknown }).steps
-    if (Array.isArray(steps)) return steps.flatMap((pair) => Array.isArray(pair) && typeof pair[0] === "string" ? [pair[0]] : [])
-    return typeof steps === "object" && steps !== null ? Object.keys(steps) : []
-  } catch {
-    return []
-  }
-}
-
 /** How many steps a saved document holds. */
 export const savedStepCount = (body: unknown): number => savedStepKeys(body).length
 
@@ -443,21 +430,12 @@ export const toSummary = (
 
 /** A step document as `inspect` shows it (its entry parsed; the service checks it). */
 export const toStepRow = (doc: { readonly [field: string]: unknown }): StepRow => {
-  const entry = doc["entry"]
-  let parsed: unknown = entry
-  if (typeof entry === "string") {
-    try {
-      parsed = JSON.parse(entry)
-    } catch {
-      parsed = entry
-    }
-  }
   const time = (value: unknown) => value instanceof Date ? value.toISOString() : undefined
   const attempt = Number(doc["attempt"] ?? 0)
   return {
     key: String(doc["stepKey"]),
     position: Number(doc["position"] ?? 0),
-    entry: parsed,
+    entry: parsedOrText(doc["entry"]),
     startedAt: time(doc["startedAt"]),
     completedAt: time(doc["completedAt"]),
     attempt: attempt > 0 ? attempt : undefined,

@@ -8,6 +8,7 @@ import type { SqlError } from "@effect/sql"
 import { Effect, Option } from "effect"
 import type { RunBackend, RunStatus, RunSummary, StepRow } from "../SnapshotStore.js"
 import { optionalIso, optionalText, parse, queryError, recordFields, type RunRow, runColumns, toRecord } from "./sqlRows.js"
+import { parsedOrText } from "../internal/stored.js"
 import { stepsTable } from "./sqlSchema.js"
 
 type Inspection = Pick<RunBackend, "listRuns" | "countRuns" | "inspect" | "prune">
@@ -147,23 +148,14 @@ export const inspection = (
 
 const toSummary = (row: SummaryRow): RunSummary => ({ ...recordFields(row), steps: Number(row.steps) })
 
-// node-pg parses json columns on read; SQLite hands back the text (parsed, and checked, by the service)
+// node-pg parses json columns on read; SQLite hands back the text (parsed here, checked by the service)
 const toStepRow = (row: StepRowRaw): StepRow => ({
   key: row.step_key,
   position: Number(row.position),
-  entry: typeof row.entry === "string" ? parseOrText(row.entry) : row.entry,
+  entry: parsedOrText(row.entry),
   startedAt: optionalIso(row.started_at),
   completedAt: optionalIso(row.completed_at),
   // appendSteps writes attempt 0: no claim wrote it
   attempt: row.attempt === null || Number(row.attempt) === 0 ? undefined : Number(row.attempt),
   owner: optionalText(row.owner)
 })
-
-// A row that is not JSON reaches the service's decoder as text, which reports it as corrupt
-const parseOrText = (text: string): unknown => {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return text
-  }
-}

@@ -12,6 +12,7 @@
 import { SqlError } from "@effect/sql/SqlError"
 import { Effect, type Scope } from "effect"
 import { createRequire } from "node:module"
+import { isBusy } from "../internal/sqliteBusy.js"
 import type { PreparedExecutor } from "./SqlStore.js"
 
 interface Statement {
@@ -33,10 +34,6 @@ const driver = (): DatabaseConstructor => {
   const here = createRequire(import.meta.url)
   return createRequire(here.resolve("@effect/sql-sqlite-node"))("better-sqlite3") as DatabaseConstructor
 }
-
-const isBusy = (error: unknown) =>
-  typeof error === "object" && error !== null && "code" in error && typeof error.code === "string" &&
-  error.code.startsWith("SQLITE_BUSY")
 
 /**
  * An executor over its own connection to `filename`, opened at its first statement (when the store's

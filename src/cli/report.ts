@@ -2,12 +2,11 @@
 import { Cause, Effect, Option } from "effect"
 import { CliFailure } from "./failure.js"
 import { messageOf } from "./storeLayer.js"
+import { maskSecretParams } from "./storeUrl.js"
 import { oneLine } from "./table.js"
 
 // secrets in any url a message quotes: scheme://user:secret@host → scheme://user:***@host, ?token=… → ?token=***
-const maskUrls = (text: string): string =>
-  text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):[^@\s]*@/gi, "$1:***@")
-    .replace(/([?&][^=&#\s]*(?:pass|token|secret|key|auth|credential)[^=&#\s]*=)[^&#\s]*/gi, "$1***")
+const maskUrls = (text: string): string => maskSecretParams(text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):[^@\s]*@/gi, "$1:***@"))
 
 const lineOf = (error: unknown): { readonly message: string; readonly exitCode: number } =>
   error instanceof CliFailure

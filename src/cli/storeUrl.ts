@@ -19,13 +19,16 @@ const accepted = "sqlite:<file>, postgres://…, postgresql://…, libsql:…, f
 /** A url's query parameters whose values are secrets (password, sslpassword, authToken, apiKey, …). */
 const secretParam = /([?&][^=&#\s]*(?:pass|token|secret|key|auth|credential)[^=&#\s]*=)([^&#\s]*)/gi
 
+/** Secret query parameters' values as "***", anywhere in a text. */
+export const maskSecretParams = (text: string): string => text.replace(secretParam, "$1***")
+
 /** A url with its secrets as "***": the password of `user:password@`, and secret query parameters. */
 export const mask = (text: string): string => {
   const { start, end } = credentials(text)
   const auth = end === -1 ? "" : text.slice(start, end)
   const colon = auth.indexOf(":")
   const masked = end === -1 || colon === -1 ? text : text.slice(0, start) + `${auth.slice(0, colon)}:***` + text.slice(end)
-  return masked.replace(secretParam, "$1***")
+  return maskSecretParams(masked)
 }
 
 /** Hides the store's secrets anywhere in a message, raw and percent-decoded (a driver may quote them). */

@@ -18,10 +18,16 @@ export const describeCause = (cause: SerializedCause | undefined): string => {
 
 const json = (value: unknown): string => value === undefined ? "" : JSON.stringify(value) ?? String(value)
 
-export const duration = (step: StepRecord): string => {
-  if (step.startedAt === undefined || step.completedAt === undefined) return ""
+/** How long a step ran, from its row's store-clock times; undefined for a step with none. */
+export const durationMs = (step: StepRecord): number | undefined => {
+  if (step.startedAt === undefined || step.completedAt === undefined) return undefined
   const ms = Date.parse(step.completedAt) - Date.parse(step.startedAt)
-  return Number.isNaN(ms) ? "" : ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`
+  return Number.isNaN(ms) ? undefined : ms
+}
+
+export const duration = (step: StepRecord): string => {
+  const ms = durationMs(step)
+  return ms === undefined ? "" : ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`
 }
 
 // a step written by an earlier attempt was replayed from the store by the later ones

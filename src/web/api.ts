@@ -4,6 +4,7 @@
  */
 import { Effect, Either, Option, Schema } from "effect"
 import { parseSince } from "../cli/since.js"
+import { durationMs } from "../cli/timeline.js"
 import { RunStatus, SnapshotStore, type ListRunsOptions, type RunDetails, type StepRecord, StoreError } from "../SnapshotStore.js"
 import * as Workflow from "../Workflow.js"
 
@@ -68,12 +69,7 @@ export const runs = (query: Query) =>
   })
 
 /** A step as the timeline shows it: the record plus its duration, when the row has times. */
-const timelineStep = (step: StepRecord) => ({
-  ...step,
-  durationMs: step.startedAt !== undefined && step.completedAt !== undefined
-    ? Date.parse(step.completedAt) - Date.parse(step.startedAt)
-    : undefined
-})
+const timelineStep = (step: StepRecord) => ({ ...step, durationMs: durationMs(step) })
 
 const withDurations = (details: RunDetails) => ({ run: details.run, steps: details.steps.map(timelineStep) })
 

@@ -180,6 +180,11 @@ export interface Checkpoint {
   readonly key: string
   /** Load order of a new key: one more than the run's steps before it. A key written again keeps its place. */
   readonly position: number
+  /**
+   * The run holds no step under this key (the engine has not loaded or written one): a store may insert
+   * it without looking for a row to replace, and must still replace one if it finds it.
+   */
+  readonly fresh?: boolean | undefined
   /** `JSON.stringify` of the ResumeStateEntry. */
   readonly entry: string
   /** How long the step ran: its start time is the store's clock at completion minus this. */

@@ -2,7 +2,7 @@
  * Workflows and steps. A step's outcome is recorded under its key; a resumed run replays recorded
  * outcomes instead of executing the step's effect again.
  */
-import { Cause, Context, Data, Deferred, Duration, Effect, Either, Exit, Option, Schedule, type Schema } from "effect"
+import { Cause, Context, Data, Duration, Effect, Exit, Fiber, FiberId, Option, Schedule, type Schema } from "effect"
 import {
   isPrechecked,
   recordCheckpoint,
@@ -559,13 +559,15 @@ const claimedExecution = <A, E, R, I>(
     const known = new Set(steps.keys())
     let position = steps.size
 
-    // Set once the run can no longer write: every later checkpoint fails at once, writing nothing
+    // Set once the run can no longer write: every later checkpoint fails at once, writing nothing, and
+    // the body (its own fiber) is interrupted at once
     let stopped: StoreError | LeaseLost | Cancelled | undefined
-    const stop = yield* Deferred.make<never, StoreError | LeaseLost | Cancelled>()
-    const halt = (error: StoreError | LeaseLost | Cancelled) => {
-      stopped ??= error
-      return Deferred.fail(stop, stopped)
-    }
+    let body: Fiber.RuntimeFiber<Exit.Exit<A, E | StepFailure>> | undefined
+    const halt = (error: StoreError | LeaseLost | Cancelled) =>
+      Effect.sync(() => {
+        stopped ??= error
+        body?.unsafeInterruptAsFork(FiberId.none)
+      })
     // A fenced write matched nothing: the run was cancelled, or another owner has it
     const whyNotOurs = Effect.map(store.getRun(id), (run): LeaseLost | Cancelled =>
       Option.isSome(run) && run.value.status === "cancelled"
@@ -581,7 +583,8 @@ const claimedExecution = <A, E, R, I>(
     const onRecorded = (key: string, entry: ResumeState.ResumeStateEntry, durationMs: number): Effect.Effect<void> => {
       if (stopped !== undefined) return Effect.die(new CheckpointFailed({ error: stopped }))
       let at = 0
-      if (!known.has(key)) {
+      const fresh = !known.has(key)
+      if (fresh) {
         known.add(key)
         at = ++position
       }
@@ -591,7 +594,7 @@ const claimedExecution = <A, E, R, I>(
       // effect has run, so its checkpoint is not cut short by an interruption (a worker's shutdown), or
       // the next owner would run the step again.
       return Effect.matchEffect(
-        store.checkpoint({ id, owner, attempt, key, position: at, entry: JSON.stringify(entry), durationMs, leaseMs }),
+        store.checkpoint({ id, owner, attempt, key, position: at, fresh, entry: JSON.stringify(entry), durationMs, leaseMs }),
         {
           onFailure: checkpointFailed,
           onSuccess: (ours) => {
@@ -611,18 +614,23 @@ const claimedExecution = <A, E, R, I>(
       Effect.catchAll(halt)
     )
 
-    const exit = yield* Effect.raceFirst(
-      execution(workflow, makeRun(workflow.name, steps, options, onRecorded, telemetry), options.input as I),
-      Deferred.await(stop)
-    ).pipe(
-      Effect.either,
-      (racing) => Effect.scoped(Effect.zipRight(Effect.forkScoped(heartbeat), racing)),
-      // interrupted from outside: the lease is given up, so a new call resumes the run at once
-      Effect.onInterrupt(() => Effect.ignore(store.release(id, owner)))
+    // The body runs in a fiber of its own, which a halt interrupts; the heartbeat in a daemon, stopped
+    // without waiting for it. (Cheaper than racing the body against a stop signal inside a scope: this
+    // is every run's fixed cost.)
+    const running = yield* Effect.fork(
+      execution(workflow, makeRun(workflow.name, steps, options, onRecorded, telemetry), options.input as I)
+    )
+    body = running
+    const beating = yield* Effect.forkDaemon(heartbeat)
+    const exit = yield* Fiber.await(running).pipe(
+      // interrupted from outside: the body ends (a checkpoint in flight completes), and the lease is
+      // given up, so a new call resumes the run at once
+      Effect.onInterrupt(() => Effect.zipRight(Fiber.interrupt(running), Effect.ignore(store.release(id, owner)))),
+      Effect.ensuring(Effect.sync(() => beating.unsafeInterruptAsFork(FiberId.none)))
     )
     if (stopped !== undefined) return yield* Effect.fail(stopped)
-    if (Either.isLeft(exit)) return yield* Effect.fail(exit.left)
-    const outcome = exit.right
+    // the body's own exit: the run's, or its interruption
+    const outcome: Exit.Exit<A, E | StepFailure> = Exit.isSuccess(exit) ? exit.value : Exit.failCause(exit.cause)
     if (Exit.isFailure(outcome)) {
       const checkpoint = Cause.find(outcome.cause, (reason) =>
         reason._tag === "Die" && reason.defect instanceof CheckpointFailed ? Option.some(reason.defect) : Option.none())

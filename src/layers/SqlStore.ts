@@ -26,7 +26,7 @@ import {
   type WorkerBackend
 } from "../SnapshotStore.js"
 import { inspection } from "./sqlInspection.js"
-import { describe, optionalText, parse, parseSteps, queryError, type RunRow, runColumns, toIso, toRecord } from "./sqlRows.js"
+import { describe, isUniqueViolation, optionalText, parse, parseSteps, queryError, type RunRow, runColumns, toIso, toRecord } from "./sqlRows.js"
 import { migrate, sequenceName, stepsTable, wakeChannel } from "./sqlSchema.js"
 
 export interface SqlStoreOptions {
@@ -198,23 +198,31 @@ export const make = (
         AND (r.owner IS NULL OR r.lease_until <= ${now})
       RETURNING attempts`)
 
-    const checkpoint = pg
-      ? checkpointLane(`WITH r AS (
-          UPDATE ${t} SET lease_until = ${leaseUntil}, updated_at = now()
-          WHERE id = {id} AND owner = {owner} AND status = 'running' RETURNING id)
-        INSERT INTO ${steps} AS s (run_id, step_key, position, entry, started_at, completed_at, attempt, owner)
-        SELECT r.id, {key}, {position}, {entry}::json, now() - {durationMs}::float8 * interval '1 millisecond', now(),
-          {attempt}, {owner} FROM r
-        ON CONFLICT (run_id, step_key) DO UPDATE SET entry = excluded.entry, started_at = excluded.started_at,
-          completed_at = excluded.completed_at, attempt = excluded.attempt, owner = excluded.owner
-        RETURNING 1 AS ok`)
-      : checkpointLane(`INSERT INTO ${steps} (run_id, step_key, position, entry, started_at, completed_at, attempt, owner)
-        SELECT id, {key}, {position}, {entry}, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || ({durationMs} / 1000.0) || ' seconds'),
-          ${now}, {attempt}, owner
-        FROM ${t} WHERE id = {id} AND owner = {owner} AND status = 'running'
-        ON CONFLICT (run_id, step_key) DO UPDATE SET entry = excluded.entry, started_at = excluded.started_at,
-          completed_at = excluded.completed_at, attempt = excluded.attempt, owner = excluded.owner
-        RETURNING 1 AS ok`)
+    // A step under a new key (nearly every one) is a plain INSERT: an upsert costs Postgres a speculative
+    // insertion and its confirmation on every row. A key written again (a retried step) is an upsert.
+    const checkpointStatement = (upsert: boolean) => {
+      const onConflict = upsert
+        ? `ON CONFLICT (run_id, step_key) DO UPDATE SET entry = excluded.entry, started_at = excluded.started_at,
+          completed_at = excluded.completed_at, attempt = excluded.attempt, owner = excluded.owner`
+        : ""
+      return pg
+        ? checkpointLane(`WITH r AS (
+            UPDATE ${t} SET lease_until = ${leaseUntil}, updated_at = now()
+            WHERE id = {id} AND owner = {owner} AND status = 'running' RETURNING id)
+          INSERT INTO ${steps} AS s (run_id, step_key, position, entry, started_at, completed_at, attempt, owner)
+          SELECT r.id, {key}, {position}, {entry}::json, now() - {durationMs}::float8 * interval '1 millisecond', now(),
+            {attempt}, {owner} FROM r
+          ${onConflict}
+          RETURNING 1 AS ok`)
+        : checkpointLane(`INSERT INTO ${steps} (run_id, step_key, position, entry, started_at, completed_at, attempt, owner)
+          SELECT id, {key}, {position}, {entry}, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || ({durationMs} / 1000.0) || ' seconds'),
+            ${now}, {attempt}, owner
+          FROM ${t} WHERE id = {id} AND owner = {owner} AND status = 'running'
+          ${onConflict}
+          RETURNING 1 AS ok`)
+    }
+    const checkpointNew = checkpointStatement(false)
+    const checkpointAgain = checkpointStatement(true)
 
     // Many checkpoints in one statement (group commit): each written only while its owner owns its run
     const checkpointColumns = ["id", "owner", "key", "position", "entry", "durationMs", "attempt", "leaseMs"] as const
@@ -259,7 +267,15 @@ export const make = (
       leaseMs: c.leaseMs
     })
     const groupedCheckpoint = groupCommit<Checkpoint, boolean, SqlError.SqlError>({
-      one: (c) => Effect.map(checkpoint(checkpointParams(c)), affected),
+      one: (c) => {
+        const params = checkpointParams(c)
+        if (c.fresh !== true) return Effect.map(checkpointAgain(params), affected)
+        // the key was there after all (the engine's view of the run is its own): replace it
+        return checkpointNew(params).pipe(
+          Effect.catchIf(isUniqueViolation, () => checkpointAgain(params)),
+          Effect.map(affected)
+        )
+      },
       many: (batch) => {
         // a key written twice in one batch (a retried step) would be one row touched twice: the last wins
         const latest = new Map<string, number>()

@@ -22,6 +22,13 @@ const isConnectionError = (error: SqlError.SqlError): boolean => {
     (typeof cause?.message === "string" && cause.message.startsWith("Connection terminated"))
 }
 
+/** A row under that key exists already: Postgres' unique_violation, SQLite's (and libSQL's) constraint codes. */
+export const isUniqueViolation = (error: SqlError.SqlError): boolean => {
+  const cause = error.cause as { readonly code?: unknown; readonly extendedCode?: unknown } | null | undefined
+  const codes = [cause?.code, cause?.extendedCode]
+  return codes.some((code) => code === "23505" || code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "SQLITE_CONSTRAINT_UNIQUE")
+}
+
 export const queryError = (op: string) => (cause: SqlError.SqlError) =>
   new StoreError({
     reason: isConnectionError(cause) ? "Connection" : "Query",

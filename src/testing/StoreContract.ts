@@ -531,6 +531,61 @@ export const suite = (
           })
         ))
 
+      it.scopedLive("a checkpoint marked fresh under a key the run already holds replaces that step, keeping its place", () =>
+        durable((store) =>
+          Effect.gen(function*() {
+            const id = scope() + "fresh-again"
+            yield* store.claim({ id, workflow: "w", version: undefined, owner: "A", leaseMs: 60_000, input: undefined, reopenFailed: false })
+            const checkpoint = (key: string, position: number, value: number) =>
+              store.checkpoint({
+                id,
+                owner: "A",
+                attempt: 1,
+                key,
+                position,
+                fresh: true,
+                entry: JSON.stringify({ result: { ok: true, value }, stepId: key }),
+                durationMs: 1,
+                leaseMs: 60_000
+              })
+            expect(yield* checkpoint("a", 1, 1)).toBe(true)
+            expect(yield* checkpoint("b", 2, 2)).toBe(true)
+            expect(yield* checkpoint("a", 3, 10)).toBe(true)
+            const state = yield* store.loadSteps(id)
+            expect([...state.steps.keys()]).toEqual(["a", "b"])
+            expect(state.steps.get("a")?.result).toEqual({ ok: true, value: 10 })
+          })
+        ))
+
+      it.scopedLive("checkpoints alone keep a run's lease alive: each renews it", () =>
+        durable((store) =>
+          Effect.gen(function*() {
+            const id = scope() + "renewed-by-checkpoint"
+            const leaseMs = 1000
+            yield* store.claim({ id, workflow: "w", version: undefined, owner: "A", leaseMs, input: undefined, reopenFailed: false })
+            const checkpoint = (key: string, position: number) =>
+              store.checkpoint({
+                id,
+                owner: "A",
+                attempt: 1,
+                key,
+                position,
+                fresh: true,
+                entry: JSON.stringify({ result: { ok: true, value: position }, stepId: key }),
+                durationMs: 1,
+                leaseMs
+              })
+            expect(yield* checkpoint("a", 1)).toBe(true)
+            yield* Effect.sleep("600 millis")
+            expect(yield* checkpoint("b", 2)).toBe(true)
+            // 1.2 s after the claim: the claim's lease has run out, the one the second checkpoint took has not
+            yield* Effect.sleep("600 millis")
+            const claimB = store.claim({ id, workflow: "w", version: undefined, owner: "B", leaseMs, input: undefined, reopenFailed: false })
+            expect(yield* claimB).toEqual(Option.none())
+            expect(Option.getOrThrow(yield* store.getRun(id))).toMatchObject({ owner: "A", leased: true })
+          })
+        ))
+
       it.scopedLive("a lease runs out on the store's clock: another caller then takes the run over and resumes it", () =>
         durable((store) =>
           Effect.gen(function*() {

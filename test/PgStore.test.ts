@@ -6,6 +6,7 @@ import * as net from "node:net"
 import { afterAll, beforeAll } from "vitest"
 import * as PgStore from "../src/layers/PgStore.js"
 import * as SqlStore from "../src/layers/SqlStore.js"
+import * as Workflow from "../src/Workflow.js"
 import * as ResumeState from "../src/ResumeState.js"
 import type * as Snapshot from "../src/Snapshot.js"
 import { SnapshotStore, type StoreError } from "../src/SnapshotStore.js"
@@ -181,6 +182,27 @@ describe("PgStore", () => {
       const migrations = yield* sql<{ migration_id: number }>`SELECT migration_id FROM ${sql(`${table}_migrations`)} ORDER BY migration_id`
       expect(migrations.map((m) => m.migration_id)).toEqual([1, 2])
     }).pipe(Effect.provide(raw)))
+
+  it.scopedLive("the checkpoints' connection, lent again and again by a one-connection pool, gains no listener per loan", () =>
+    Effect.gen(function*() {
+      // Node warns once an emitter holds more than 10 listeners of one event
+      const warnings: Array<string> = []
+      const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`)
+      yield* Effect.acquireRelease(
+        Effect.sync(() => process.on("warning", onWarning)),
+        () => Effect.sync(() => process.off("warning", onWarning))
+      )
+      const store = yield* build(PgStore.layer({ url, maxConnections: 1, table: "lane_listeners" }))
+      const wf = Workflow.make("lane", Workflow.step("a", Effect.succeed(1)))
+      for (let i = 0; i < 15; i++) {
+        expect(yield* Workflow.runDurable(wf, { id: `lane-${i}` }).pipe(Effect.provideService(SnapshotStore, store))).toBe(1)
+        // the lane gives its connection back after 50 ms without a checkpoint
+        yield* Effect.sleep("80 millis")
+      }
+      // warnings are emitted on the next tick
+      yield* Effect.sleep("20 millis")
+      expect(warnings.filter((w) => w.startsWith("MaxListenersExceededWarning"))).toEqual([])
+    }))
 
   it.scopedLive("a mixed-case table name is used lowercased, and restarts fine", () =>
     Effect.gen(function*() {

@@ -28,6 +28,7 @@ type NamedQuery = { readonly name: string; readonly text: string; readonly value
 interface PoolClient {
   query(config: NamedQuery, callback: QueryCallback): void
   on(event: "error", listener: (error: Error) => void): unknown
+  off(event: "error", listener: (error: Error) => void): unknown
   /** With an error, the connection is destroyed instead of returned to the pool. */
   release(error?: Error | boolean): void
 }
@@ -134,10 +135,20 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
     let open: Pool | undefined
     let lane: Promise<PoolClient> | undefined
     let idle: ReturnType<typeof setTimeout> | undefined
+    let laneClient: PoolClient | undefined
+    // the lane's listener on its connection, taken off when the connection goes back to the pool (which
+    // lends it out again: a listener per loan would pile up)
+    const onLaneError = function(this: PoolClient, error: Error) {
+      if (laneClient === this) closeLane(error)
+    }
     const closeLane = (error?: Error) => {
       const current = lane
       lane = undefined
-      current?.then((client) => client.release(error ?? false), () => {})
+      laneClient = undefined
+      current?.then((client) => {
+        client.off("error", onLaneError)
+        client.release(error ?? false)
+      }, () => {})
     }
     const settle = (resume: (effect: Effect.Effect<ReadonlyArray<unknown>, SqlError>) => void): QueryCallback => (error, result) =>
       resume(
@@ -156,9 +167,8 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
         const current = lane ??= pool.connect().then((client) => {
           // a checked-out connection that drops emits here (with no listener, Node would throw): the next
           // checkpoint takes a fresh one
-          client.on("error", (error) => {
-            if (lane === current) closeLane(error)
-          })
+          client.on("error", onLaneError)
+          if (lane === current) laneClient = client
           return client
         })
         current.then(

@@ -2,7 +2,7 @@
  * Workflows and steps. A step's outcome is recorded under its key; a resumed run replays recorded
  * outcomes instead of executing the step's effect again.
  */
-import { Cause, Context, Data, Duration, Effect, Exit, Fiber, FiberId, Option, Schedule, type Schema } from "effect"
+import { Cause, Context, Data, Duration, Effect, Exit, Fiber, FiberId, Option, Runtime, Schedule, type Schema } from "effect"
 import {
   isPrechecked,
   recordCheckpoint,
@@ -396,6 +396,9 @@ const optionsError = (reason: "InvalidLease" | "WorkflowMismatch" | "InvalidInpu
   new RunOptionsError({ reason, message })
 
 // A token per runDurable call: the process, and a random part no other call shares
+// The clock of the default services: a run whose fiber has it uses plain timers for its heartbeat
+const liveClock = Effect.runSync(Effect.clock)
+
 const ownerToken = () => `${globalThis.process?.pid ?? 0}:${crypto.randomUUID()}`
 
 /**
@@ -605,28 +608,47 @@ const claimedExecution = <A, E, R, I>(
       )
     }
 
-    // The lease is renewed by every checkpoint, and by this while a step runs long. A failed renewal
-    // (the database briefly away) is retried at the next beat; the lease outlives two of them.
-    const heartbeat = Effect.sleep(Duration.millis(leaseMs / 3)).pipe(
-      Effect.zipRight(fenced(store.renew(id, owner, leaseMs))),
-      Effect.catchTag("StoreError", (error) => Effect.logWarning(`effect-resume: lease renewal of run "${id}" failed`, error)),
-      Effect.forever,
-      Effect.catchAll(halt)
+    // The lease is renewed by every checkpoint, and by a heartbeat every third of it while a step runs
+    // long. A failed renewal (the database briefly away) is retried at the next beat; the lease
+    // outlives two of them.
+    const third = Duration.millis(leaseMs / 3)
+    const beat = fenced(store.renew(id, owner, leaseMs)).pipe(
+      Effect.catchTag("StoreError", (error) => Effect.logWarning(`effect-resume: lease renewal of run "${id}" failed`, error))
     )
+    const beatEvery = (first: "now" | "later") =>
+      Effect.catchAll(Effect.forever(first === "now" ? Effect.zipLeft(beat, Effect.sleep(third)) : Effect.zipRight(Effect.sleep(third), beat)), halt)
+    let beating: Fiber.RuntimeFiber<void> | undefined
+    let timer: ReturnType<typeof setTimeout> | undefined
+    if ((yield* Effect.clock) === liveClock) {
+      // Most runs end before their first beat is due, and a fiber asleep that must be interrupted costs
+      // more than a short run's steps: on the live clock, a plain timer starts the heartbeat's fiber
+      const runtime = yield* Effect.runtime<never>()
+      timer = setTimeout(() => {
+        timer = undefined
+        beating = Runtime.runFork(runtime)(beatEvery("now"))
+      }, leaseMs / 3)
+      // (the run keeps the process alive by what it does, not by its heartbeat; unref is Node's)
+      ;(timer as { unref?: () => void }).unref?.()
+    } else {
+      // a TestClock (or another clock) decides when the beats come
+      beating = yield* Effect.forkDaemon(beatEvery("later"))
+    }
+    const stopHeartbeat = Effect.sync(() => {
+      clearTimeout(timer)
+      beating?.unsafeInterruptAsFork(FiberId.none)
+    })
 
-    // The body runs in a fiber of its own, which a halt interrupts; the heartbeat in a daemon, stopped
-    // without waiting for it. (Cheaper than racing the body against a stop signal inside a scope: this
-    // is every run's fixed cost.)
+    // The body runs in a fiber of its own, which a halt interrupts. (Cheaper than racing the body
+    // against a stop signal inside a scope: this is every run's fixed cost.)
     const running = yield* Effect.fork(
       execution(workflow, makeRun(workflow.name, steps, options, onRecorded, telemetry), options.input as I)
     )
     body = running
-    const beating = yield* Effect.forkDaemon(heartbeat)
     const exit = yield* Fiber.await(running).pipe(
       // interrupted from outside: the body ends (a checkpoint in flight completes), and the lease is
       // given up, so a new call resumes the run at once
       Effect.onInterrupt(() => Effect.zipRight(Fiber.interrupt(running), Effect.ignore(store.release(id, owner)))),
-      Effect.ensuring(Effect.sync(() => beating.unsafeInterruptAsFork(FiberId.none)))
+      Effect.ensuring(stopHeartbeat)
     )
     if (stopped !== undefined) return yield* Effect.fail(stopped)
     // the body's own exit: the run's, or its interruption

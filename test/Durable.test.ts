@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option, Ref, Schema } from "effect"
+import { Effect, Fiber, Option, Ref, Schema, TestClock } from "effect"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -18,6 +18,30 @@ const loadSnapshot = (id: string) =>
   Effect.map(SnapshotStore.load(id), (o) => Option.getOrThrow(o) as Snapshot.WorkflowSnapshot)
 
 describe("Workflow.runDurable", () => {
+  it.effect("under a TestClock the heartbeat beats as the clock moves: every third of the lease while a step sleeps", () =>
+    Effect.gen(function*() {
+      const real = yield* SnapshotStore.SnapshotStore
+      let renewals = 0
+      const observed = SnapshotStore.SnapshotStore.of({
+        ...real,
+        renew: (id, owner, leaseMs) => Effect.tap(real.renew(id, owner, leaseMs), () => Effect.sync(() => renewals++))
+      })
+      const wf = Workflow.make("sleepy", Workflow.step("nap", Effect.as(Effect.sleep("1 minute"), "rested")))
+      const run = yield* Effect.fork(Workflow.runDurable(wf, { id: "test-clock-heartbeat", lease: "30 seconds" }).pipe(
+        Effect.provideService(SnapshotStore.SnapshotStore, observed)
+      ))
+      for (let i = 0; i < 6; i++) {
+        yield* TestClock.adjust("10 seconds")
+        // a beat's renewal is a statement: let it land before the clock moves on
+        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
+      }
+      expect(yield* Fiber.join(run)).toBe("rested")
+      expect(renewals).toBeGreaterThanOrEqual(5)
+      const afterwards = renewals
+      yield* TestClock.adjust("1 minute")
+      expect(renewals).toBe(afterwards)
+    }).pipe(Effect.provide(store)))
+
   it.effect("saves after every completed step and records running / completed", () =>
     Effect.gen(function*() {
       const seen: Array<readonly [string, number, string]> = []

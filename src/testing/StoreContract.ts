@@ -586,6 +586,43 @@ export const suite = (
           })
         ))
 
+      it.scopedLive("a step longer than the lease keeps the run owned: the heartbeat renews the lease meanwhile", () =>
+        durable(() =>
+          Effect.gen(function*() {
+            const id = scope() + "heartbeat"
+            const { counts, track } = counter()
+            const wf = Workflow.make("long", Workflow.step("slow", Effect.zipRight(Effect.sleep("900 millis"), track("slow", 7))))
+            const owner = yield* Effect.fork(Workflow.runDurable(wf, { id, lease: "300 millis" }))
+            // three leases later, the first owner still holds the run
+            yield* Effect.sleep("700 millis")
+            expect(yield* Effect.flip(Workflow.runDurable(wf, { id, lease: "300 millis" }))).toMatchObject({ _tag: "RunLocked" })
+            expect(yield* Fiber.join(owner)).toBe(7)
+            expect([...counts]).toEqual([["slow", 1]])
+          })
+        ))
+
+      it.scopedLive("a heartbeat that finds its run cancelled interrupts the step at once: the run stops with Cancelled", () =>
+        durable(() =>
+          Effect.gen(function*() {
+            const id = scope() + "heartbeat-cancelled"
+            const entered = yield* Deferred.make<void>()
+            const interrupted = yield* Deferred.make<void>()
+            const wf = Workflow.make("long", Workflow.step(
+              "slow",
+              Effect.zipRight(Deferred.succeed(entered, undefined), Effect.never).pipe(
+                Effect.onInterrupt(() => Deferred.succeed(interrupted, undefined))
+              )
+            ))
+            const owner = yield* Effect.fork(Effect.flip(Workflow.runDurable(wf, { id, lease: "300 millis" })))
+            yield* Deferred.await(entered)
+            expect(yield* Workflow.cancel(id)).toBe(true)
+            // the next beat (a third of the lease) sees it
+            const error = yield* Fiber.join(owner).pipe(Effect.timeout("3 seconds"))
+            expect(error).toMatchObject({ _tag: "Cancelled" })
+            yield* Deferred.await(interrupted).pipe(Effect.timeout("1 second"))
+          })
+        ))
+
       it.scopedLive("a lease runs out on the store's clock: another caller then takes the run over and resumes it", () =>
         durable((store) =>
           Effect.gen(function*() {

@@ -3,6 +3,7 @@ import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Context, Effect, Layer, Option } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
+import { createRequire } from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as SqliteStore from "../src/layers/SqliteStore.js"
@@ -101,6 +102,38 @@ describe("SqliteStore", () => {
       expect(runs.map((r) => [r.status, r.steps])).toEqual(Array.from({ length: 5 }, () => ["completed", 10]))
       expect(yield* store.countRuns({ prefix: "saved-" })).toMatchObject({ running: 30 })
     }), 20_000)
+
+  it.scoped("a completed run returns its result from one statement, however fresh the store (its connections open as it is built)", () =>
+    Effect.gen(function*() {
+      const file = path.join(dir, "one-read.db")
+      const once = Workflow.make("once", Workflow.step("a", Effect.succeed(41)))
+      yield* Effect.scoped(Effect.gen(function*() {
+        const first = Context.get(yield* Layer.build(SqliteStore.layer({ filename: file })), SnapshotStore)
+        expect(yield* Workflow.runDurable(once, { id: "done" }).pipe(Effect.provideService(SnapshotStore, first))).toBe(41)
+      }))
+      const store = Context.get(yield* Layer.build(SqliteStore.layer({ filename: file })), SnapshotStore)
+      // every statement better-sqlite3 runs (pragmas included) passes through these
+      const Sqlite = createRequire(createRequire(import.meta.url).resolve("@effect/sql-sqlite-node"))("better-sqlite3")
+      const probe = new Sqlite(":memory:")
+      const proto = Object.getPrototypeOf(probe.prepare("SELECT 1")) as Record<string, (...args: Array<unknown>) => unknown>
+      probe.close()
+      const sent: Array<string> = []
+      for (const method of ["run", "all", "get", "iterate"]) {
+        const original = proto[method]!
+        yield* Effect.acquireRelease(
+          Effect.sync(() => {
+            proto[method] = function(this: { readonly source: string }, ...args: Array<unknown>) {
+              sent.push(this.source)
+              return original.apply(this, args)
+            }
+          }),
+          () => Effect.sync(() => void (proto[method] = original))
+        )
+      }
+      expect(yield* Workflow.runDurable(once, { id: "done" }).pipe(Effect.provideService(SnapshotStore, store))).toBe(41)
+      expect(sent).toHaveLength(1)
+      expect(sent[0]).toMatch(/^SELECT .* FROM "effect_resume_runs" WHERE id = \?$/s)
+    }))
 
   // A CLI prune next to a live application: another process holds the write lock, then commits. A
   // batch that read before it wrote could not take the lock then (SQLITE_BUSY at once, no busy wait).

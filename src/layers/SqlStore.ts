@@ -61,15 +61,19 @@ type Params = Record<string, string | number | null>
  * its node-pg pool): Postgres then parses and plans the run's statements once per connection instead of
  * on every call, which for the checkpoint's WITH ... UPDATE ... INSERT is most of its cost beyond the commit.
  */
-export type PreparedExecutor = (
-  name: string,
-  text: string,
-  params: ReadonlyArray<unknown>,
-  /** "checkpoint": the group-committed checkpoints, one statement at a time, on a connection of their own. */
-  lane: "checkpoint" | undefined,
-  /** The same statement through the `SqlClient`, for an executor that cannot run it now. */
-  viaClient: () => Effect.Effect<ReadonlyArray<any>, SqlError.SqlError>
-) => Effect.Effect<ReadonlyArray<any>, SqlError.SqlError>
+export interface PreparedExecutor {
+  (
+    name: string,
+    text: string,
+    params: ReadonlyArray<unknown>,
+    /** "checkpoint": the group-committed checkpoints, one statement at a time, on a connection of their own. */
+    lane: "checkpoint" | undefined,
+    /** The same statement through the `SqlClient`, for an executor that cannot run it now. */
+    viaClient: () => Effect.Effect<ReadonlyArray<any>, SqlError.SqlError>
+  ): Effect.Effect<ReadonlyArray<any>, SqlError.SqlError>
+  /** Run once the store's tables exist, as the store is built: what the executor opens ahead of its first statement. */
+  readonly ready?: Effect.Effect<void> | undefined
+}
 
 // A stable name per statement text (FNV-1a): a connection keeps each named statement it has prepared
 const statementName = (text: string): string => {
@@ -163,6 +167,7 @@ export const make = (
         })
       )
     )
+    if (executor?.ready !== undefined) yield* executor.ready
     const t = `"${table}"`
     const steps = `"${stepsTable(table)}"`
     // The database clock, never the client's. SQLite's is text in one ISO format, so it compares as text.

@@ -36,8 +36,8 @@ const driver = (): DatabaseConstructor => {
 }
 
 /**
- * An executor over its own connection to `filename`, opened at its first statement (when the store's
- * client has made the file and its tables), closed with the scope.
+ * An executor over its own connection to `filename`, opened once the store's client has made the file
+ * and its tables (so that a run's first statement finds it open), closed with the scope.
  */
 export const make = (
   filename: string,
@@ -62,7 +62,7 @@ export const make = (
       opened.pragma(`synchronous = ${synchronous}`)
       return db = opened
     }
-    return (_name, text, values, _lane, viaClient) =>
+    const execute: PreparedExecutor = (_name, text, values, _lane, viaClient) =>
       Effect.suspend(() => {
         if (closed) return viaClient()
         try {
@@ -79,4 +79,6 @@ export const make = (
           return Effect.fail(new SqlError({ cause, message: "Failed to execute statement" }))
         }
       })
+    // a connection that cannot open now opens at the first statement instead, which reports why
+    return Object.assign(execute, { ready: Effect.sync(() => void open()).pipe(Effect.catchAllDefect(() => Effect.void)) })
   })

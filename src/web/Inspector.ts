@@ -92,13 +92,15 @@ const router = (options: InspectorOptions) => {
     : base
 }
 
-const loopback = new Set(["127.0.0.1", "localhost", "[::1]", "::1"])
+/** A host name or address only this machine reaches: localhost, 127.0.0.0/8, ::1. */
+export const isLoopback = (host: string): boolean =>
+  host === "localhost" || host === "::1" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host)
 
 // On a loopback bind, a foreign Host header is a DNS-rebinding page: refuse it
 const hostAllowed = (options: InspectorOptions, host: string | undefined) => {
-  if (!loopback.has(options.host)) return true
+  if (!isLoopback(options.host)) return true
   const name = host === undefined ? "" : host.replace(/:\d+$/, "")
-  return loopback.has(name)
+  return isLoopback(name)
 }
 
 const app = (options: InspectorOptions) => {

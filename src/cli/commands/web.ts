@@ -16,7 +16,6 @@ const options = {
 /** Set once the inspector serves: Ctrl-C is then its normal end (exit 0), not an interrupted command. */
 export const serving = { started: false }
 
-const loopback = (host: string) => host === "localhost" || host === "::1" || host.startsWith("127.")
 
 // serves until interrupted (Ctrl-C): the server and the store close with the scope
 export const web = Command.make("web", options, (o) =>
@@ -34,7 +33,7 @@ const webOn = (o: { readonly store: Option.Option<string>; readonly port: number
       )
       serving.started = true
       yield* Console.log(`effect-resume inspector on ${Inspector.urlOf(address)}${o.allowWrites ? " (writes allowed)" : ""} — Ctrl-C to stop`)
-      if (!loopback(o.host)) {
+      if (!Inspector.isLoopback(o.host)) {
         yield* Console.error(
           `effect-resume: warning: the inspector has no authentication; whoever reaches ${Inspector.urlOf(address)} sees every run's data` +
             (o.allowWrites ? " and can cancel and retry runs" : "")

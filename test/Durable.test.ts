@@ -18,6 +18,26 @@ const loadSnapshot = (id: string) =>
   Effect.map(SnapshotStore.load(id), (o) => Option.getOrThrow(o) as Snapshot.WorkflowSnapshot)
 
 describe("Workflow.runDurable", () => {
+  it.effect("Effect.retry around a durable step runs it again after a failure or a timeout, and records the final outcome", () =>
+    Effect.gen(function*() {
+      const attempts = yield* Ref.make(0)
+      const flaky = Workflow.make("flaky", Workflow.step("flaky", Effect.flatMap(Ref.updateAndGet(attempts, (n) => n + 1), (n): Effect.Effect<number, string> =>
+        n < 3 ? Effect.fail(`attempt ${n}`) : Effect.succeed(n))).pipe(Effect.retry({ times: 5 })))
+      expect(yield* Workflow.runDurable(flaky, { id: "retry-after-failure" })).toBe(3)
+      expect(yield* Ref.get(attempts)).toBe(3)
+
+      const calls = yield* Ref.make(0)
+      const slowThenFast = Effect.flatMap(Ref.updateAndGet(calls, (n) => n + 1), (n) =>
+        n === 1 ? Effect.as(Effect.sleep("1 hour"), "slow") : Effect.succeed("fast"))
+      const timedOut = Workflow.make("timed-out", Workflow.step("call", slowThenFast).pipe(Effect.timeout("1 second"), Effect.retry({ times: 2 })))
+      const fiber = yield* Effect.fork(Workflow.runDurable(timedOut, { id: "retry-after-timeout" }))
+      yield* TestClock.adjust("2 seconds")
+      expect(yield* Fiber.join(fiber)).toBe("fast")
+      expect(yield* Ref.get(calls)).toBe(2)
+      const steps = (yield* loadSnapshot("retry-after-timeout")).steps
+      expect(Object.keys(steps)).toEqual(["call"])
+    }).pipe(Effect.provide(store)))
+
   it.effect("under a TestClock the heartbeat beats as the clock moves: every third of the lease while a step sleeps", () =>
     Effect.gen(function*() {
       const real = yield* SnapshotStore.SnapshotStore

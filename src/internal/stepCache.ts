@@ -321,6 +321,8 @@ const execute = <A, E, R>(
   const started = performance.now()
   const settle = (exit: Exit.Exit<A, E>): Effect.Effect<A, E | StepFailure> => {
     const durationMs = performance.now() - started
+    // every end but a recorded success lets a retry of this same step run it again
+    visit.state = "failed"
     if (Exit.isSuccess(exit)) {
       const encoded = encodeWith(options?.success, exit.value)
       if ("failure" in encoded) return unrecorded(codecError("Encode", id, key, encoded.failure, exit.value), durationMs)
@@ -364,13 +366,14 @@ const execute = <A, E, R>(
       onSuccess: (value) => settle(Exit.succeed(value))
     })
   // A durable run records what a step did even when interrupted just after it: the step's effect stays
-  // interruptible, the recording of its outcome does not (else the next owner runs it again)
-  const body = run.onRecorded === undefined ? match(effect) : Effect.uninterruptibleMask((restore) => match(restore(effect)))
-  // Every other end of the attempt (a failure, an interruption from outside, a codec error) lets a
-  // retry of this same step run it again.
-  const attempt = Effect.ensuring(body, Effect.sync(() => {
-    if (visit.state === "running") visit.state = "failed"
-  }))
+  // interruptible, the recording of its outcome does not (else the next owner runs it again). There
+  // `settle` sees every end of the attempt. In a plain run an interruption skips it: a finalizer marks
+  // the visit failed then.
+  const attempt = run.onRecorded === undefined
+    ? Effect.ensuring(match(effect), Effect.sync(() => {
+      if (visit.state === "running") visit.state = "failed"
+    }))
+    : Effect.uninterruptibleMask((restore) => match(restore(effect)))
   return run.emit === undefined
     ? attempt
     : Effect.zipRight(run.emit(WorkflowEvent.StepStart({ workflowName: run.workflowName, stepId: id, stepKey: key })), attempt)

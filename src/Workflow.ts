@@ -374,8 +374,8 @@ export type DurableOptions<I = void> = {
   /** Re-execute failed steps, also of a run that ended `failed`. */
   readonly retryFailed?: boolean | undefined
   /**
-   * How long the run is ours without a write, on the store's clock. Every checkpoint renews it, and
-   * so does a heartbeat every third of it while a long step runs. Default 30 seconds.
+   * How long the run is ours without a write, on the store's clock. Checkpoints renew it (SQLite's
+   * once half of it has passed), and so does a heartbeat every third of it. Default 30 seconds.
    */
   readonly lease?: Duration.DurationInput | undefined
   /** A run held by another live owner: fail at once with `RunLocked` (default), or wait for its lease. */
@@ -608,7 +608,7 @@ const claimedExecution = <A, E, R, I>(
       )
     }
 
-    // The lease is renewed by every checkpoint, and by a heartbeat every third of it while a step runs
+    // The lease is renewed by checkpoints, and by a heartbeat every third of it, for a step that runs
     // long. A failed renewal (the database briefly away) is retried at the next beat; the lease
     // outlives two of them.
     const third = Duration.millis(leaseMs / 3)

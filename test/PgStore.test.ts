@@ -180,7 +180,7 @@ describe("PgStore", () => {
       const sql = yield* SqlClient.SqlClient
       // each migration ran exactly once
       const migrations = yield* sql<{ migration_id: number }>`SELECT migration_id FROM ${sql(`${table}_migrations`)} ORDER BY migration_id`
-      expect(migrations.map((m) => m.migration_id)).toEqual([1, 2])
+      expect(migrations.map((m) => m.migration_id)).toEqual([1, 2, 3])
     }).pipe(Effect.provide(raw)))
 
   it.scopedLive("the checkpoints' connection, lent again and again by a one-connection pool, gains no listener per loan", () =>

@@ -103,6 +103,28 @@ describe("SqliteStore", () => {
       expect(yield* store.countRuns({ prefix: "saved-" })).toMatchObject({ running: 30 })
     }), 20_000)
 
+  it.scopedLive("a step's checkpoint leaves the run row alone until half the lease has passed, then renews the lease", () =>
+    Effect.gen(function*() {
+      const file = path.join(dir, "lease-when-due.db")
+      const store = Context.get(yield* Layer.build(SqliteStore.layer({ filename: file })), SnapshotStore)
+      const sql = Context.get(yield* Layer.build(SqliteClient.layer({ filename: file })), SqliteClient.SqliteClient)
+      const leaseOf = Effect.map(
+        sql<{ lease_until: string }>`SELECT lease_until FROM effect_resume_runs WHERE id = 'due'`,
+        ([row]) => row!.lease_until
+      )
+      const checkpoint = (key: string, position: number) =>
+        store.checkpoint({ id: "due", owner: "A", attempt: 1, key, position, fresh: true, entry: "{\"result\":{\"ok\":true,\"value\":1}}", durationMs: 1, leaseMs: 400 })
+      yield* store.claim({ id: "due", workflow: "w", version: undefined, owner: "A", leaseMs: 400, input: undefined, reopenFailed: false })
+      const claimed = yield* leaseOf
+      expect(yield* checkpoint("a", 1)).toBe(true)
+      expect(yield* leaseOf).toBe(claimed)
+      yield* Effect.sleep("250 millis")
+      expect(yield* checkpoint("b", 2)).toBe(true)
+      const renewed = yield* leaseOf
+      expect(renewed > claimed).toBe(true)
+      expect(Date.parse(renewed) - Date.parse(claimed)).toBeGreaterThanOrEqual(200)
+    }))
+
   it.scoped("a completed run returns its result from one statement, however fresh the store (its connections open as it is built)", () =>
     Effect.gen(function*() {
       const file = path.join(dir, "one-read.db")

@@ -6,7 +6,8 @@
  * plain text with positional parameters: no statement is compiled per call, and the driver's prepared
  * statement cache sees one text. Every one of them is a single statement, so one round trip and one
  * commit: a checkpoint writes the step row and renews the lease together, fenced by the owner token
- * (in Postgres by a data-modifying WITH, in SQLite by a trigger on the step row).
+ * (in Postgres by a data-modifying WITH, on every step; in SQLite by a trigger on the step row, once
+ * half the lease has passed: there the run's page is then not rewritten by every step's commit).
  */
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Cause, Effect, Layer, Option, Stream } from "effect"
@@ -220,7 +221,7 @@ export const make = (
           ${onConflict}
           RETURNING 1 AS ok`)
         : checkpointLane(`INSERT INTO ${steps} (run_id, step_key, position, entry, started_at, completed_at, attempt, owner)
-          SELECT id, {key}, {position}, {entry}, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || ({durationMs} / 1000.0) || ' seconds'),
+          SELECT id, {key}, {position}, {entry}, strftime('%Y-%m-%dT%H:%M:%fZ', julianday('now') - {durationMs} / 86400000.0),
             ${now}, {attempt}, owner
           FROM ${t} WHERE id = {id} AND owner = {owner} AND status = 'running'
           ${onConflict}

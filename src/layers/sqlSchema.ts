@@ -18,9 +18,18 @@ export const sequenceName = (table: string) => `${table}_seq`
 /** The Postgres NOTIFY channel on which started and released runs wake workers. */
 export const wakeChannel = (table: string) => `${table}_wake`
 
-/** SQLite has no DML in a WITH clause: a step row written by its owner renews the run's lease by trigger. */
-const sqliteLeaseTriggers = (table: string) => {
-  const body = `UPDATE "${table}" SET
+/**
+ * SQLite has no DML in a WITH clause: a step row written by its owner renews the run's lease by trigger.
+ * Since migration 3 (`whenDue`), once half the lease has passed: until then the step's commit does not
+ * also rewrite the run's page (the heartbeat renews it every third of the lease meanwhile), and the
+ * times are computed from julianday() rather than by parsing modifier strings.
+ */
+const sqliteLeaseTriggers = (table: string, whenDue: boolean) => {
+  const inMs = (ms: string) => `strftime('%Y-%m-%dT%H:%M:%fZ', julianday('now') + ${ms} / 86400000.0)`
+  const body = whenDue
+    ? `UPDATE "${table}" SET lease_until = ${inMs("lease_ms")}, updated_at = NEW.completed_at
+    WHERE id = NEW.run_id AND owner = NEW.owner AND status = 'running' AND lease_until < ${inMs("lease_ms / 2")};`
+    : `UPDATE "${table}" SET
       lease_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || (lease_ms / 1000.0) || ' seconds'),
       updated_at = NEW.completed_at
     WHERE id = NEW.run_id AND owner = NEW.owner AND status = 'running';`
@@ -71,7 +80,7 @@ const ddl = (table: string, pg: boolean): ReadonlyArray<string> => {
       owner text,
       PRIMARY KEY (run_id, step_key)
     )${pg ? "" : " WITHOUT ROWID"}`,
-    ...(pg ? [`CREATE SEQUENCE IF NOT EXISTS "${sequenceName(table)}"`] : sqliteLeaseTriggers(table))
+    ...(pg ? [`CREATE SEQUENCE IF NOT EXISTS "${sequenceName(table)}"`] : sqliteLeaseTriggers(table, false))
   ]
 }
 
@@ -85,7 +94,17 @@ export const migrate = (table: string): Effect.Effect<void, SqlError.SqlError | 
     const all = {
       "1_runs": Effect.forEach(ddl(table, pg), (statement) => sql.unsafe(statement), { discard: true }),
       // `Workflow.retry` of a failed run: the worker that takes it re-executes its failed steps
-      "2_retry_failed": sql.unsafe(`ALTER TABLE "${table}" ADD COLUMN retry_failed integer NOT NULL DEFAULT 0`)
+      "2_retry_failed": sql.unsafe(`ALTER TABLE "${table}" ADD COLUMN retry_failed integer NOT NULL DEFAULT 0`),
+      // SQLite: a step renews the lease once half of it has passed (Postgres renews it on every step)
+      "3_lease_when_due": pg ? Effect.void : Effect.forEach(
+        [
+          `DROP TRIGGER IF EXISTS "${table}_steps_lease_insert"`,
+          `DROP TRIGGER IF EXISTS "${table}_steps_lease_update"`,
+          ...sqliteLeaseTriggers(table, true)
+        ],
+        (statement) => sql.unsafe(statement),
+        { discard: true }
+      )
     }
     const run = Migrator.make({})({ loader: Migrator.fromRecord(all), table: migrations })
     // Every start after the first finds all migrations recorded: one read, no lock, no Migrator. (Its

@@ -557,7 +557,7 @@ export const suite = (
           })
         ))
 
-      it.scopedLive("checkpoints alone keep a run's lease alive: each renews it", () =>
+      it.scopedLive("checkpoints alone keep a run's lease alive (each renews it, or at least once half of it has passed)", () =>
         durable((store) =>
           Effect.gen(function*() {
             const id = scope() + "renewed-by-checkpoint"

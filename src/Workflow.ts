@@ -395,10 +395,10 @@ class CheckpointFailed extends Data.TaggedError("CheckpointFailed")<{ readonly e
 const optionsError = (reason: "InvalidLease" | "WorkflowMismatch" | "InvalidInput", message: string) =>
   new RunOptionsError({ reason, message })
 
-// A token per runDurable call: the process, and a random part no other call shares
 // The clock of the default services: a run whose fiber has it uses plain timers for its heartbeat
 const liveClock = Effect.runSync(Effect.clock)
 
+// A token per runDurable call: the process, and a random part no other call shares
 const ownerToken = () => `${globalThis.process?.pid ?? 0}:${crypto.randomUUID()}`
 
 /**

@@ -255,7 +255,7 @@ export const make = (
           ${upsert}`)
         : checkpointLane(`INSERT INTO ${steps} (run_id, step_key, position, entry, started_at, completed_at, attempt, owner)
           SELECT run.id, v.column3, v.column4, v.column5,
-            strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || (v.column6 / 1000.0) || ' seconds'), ${now}, v.column7, run.owner
+            strftime('%Y-%m-%dT%H:%M:%fZ', julianday('now') - v.column6 / 86400000.0), ${now}, v.column7, run.owner
           FROM (${values}) AS v, ${t} AS run
           WHERE run.id = v.column1 AND run.owner = v.column2 AND run.status = 'running'
           ${upsert}`)

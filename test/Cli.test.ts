@@ -209,9 +209,21 @@ describe("CLI on SQLite", () => {
 
   it("cancels, retries and deletes runs", async () => {
     await seed(sqliteLayer, "c-")
-    expect((await run(["cancel", "c-queued-1", "--store", sqlite])).code).toBe(0)
-    expect((await run(["cancel", "c-ok-1", "--store", sqlite])).code).toBe(1)
-    expect((await run(["retry", "c-bad-1", "--store", sqlite])).code).toBe(0)
+    const cancelled = await run(["cancel", "c-queued-1", "--store", sqlite])
+    expect([cancelled.code, cancelled.stdout.trim()]).toEqual([0, "Cancelled c-queued-1"])
+    const refused = await run(["cancel", "c-ok-1", "--store", sqlite])
+    expect([refused.code, refused.stderr.trim()]).toEqual([
+      1,
+      'effect-resume: Run "c-ok-1" is completed: only a pending or running run can be cancelled'
+    ])
+    const notRetried = await run(["retry", "c-ok-1", "--store", sqlite])
+    expect([notRetried.code, notRetried.stderr.trim()]).toEqual([
+      1,
+      'effect-resume: Run "c-ok-1" is completed: only a failed or dead run can be retried'
+    ])
+    const retried = await run(["retry", "c-bad-1", "--store", sqlite])
+    expect(retried.code).toBe(0)
+    expect(retried.stdout.trim()).toMatch(/^Queued c-bad-1 again: a worker serving \S+ will run it$/)
     expect((await run(["delete", "c-ok-2", "--store", sqlite])).code).toBe(0)
     expect((await run(["delete", "c-ok-2", "--store", sqlite])).code).toBe(1)
     const status = Object.fromEntries((await listJson(["--store", sqlite, "--prefix", "c-"])).map((r) => [r.id, r.status]))

@@ -431,6 +431,19 @@ export const suite = (
           })
         return { counts, track }
       }
+      // A step of owner "A" under a key new to the run, as the engine's checkpoint sends it
+      const freshCheckpoint = (store: SnapshotStoreService, id: string, key: string, position: number, value: number, leaseMs = 60_000) =>
+        store.checkpoint({
+          id,
+          owner: "A",
+          attempt: 1,
+          key,
+          position,
+          fresh: true,
+          entry: JSON.stringify({ result: { ok: true, value }, stepId: key }),
+          durationMs: 1,
+          leaseMs
+        })
 
       it.scopedLive("a run is a record: claimed, checkpointed per step, finished; a second call returns the result from it", () =>
         durable((store) =>
@@ -536,21 +549,9 @@ export const suite = (
           Effect.gen(function*() {
             const id = scope() + "fresh-again"
             yield* store.claim({ id, workflow: "w", version: undefined, owner: "A", leaseMs: 60_000, input: undefined, reopenFailed: false })
-            const checkpoint = (key: string, position: number, value: number) =>
-              store.checkpoint({
-                id,
-                owner: "A",
-                attempt: 1,
-                key,
-                position,
-                fresh: true,
-                entry: JSON.stringify({ result: { ok: true, value }, stepId: key }),
-                durationMs: 1,
-                leaseMs: 60_000
-              })
-            expect(yield* checkpoint("a", 1, 1)).toBe(true)
-            expect(yield* checkpoint("b", 2, 2)).toBe(true)
-            expect(yield* checkpoint("a", 3, 10)).toBe(true)
+            expect(yield* freshCheckpoint(store, id, "a", 1, 1)).toBe(true)
+            expect(yield* freshCheckpoint(store, id, "b", 2, 2)).toBe(true)
+            expect(yield* freshCheckpoint(store, id, "a", 3, 10)).toBe(true)
             const state = yield* store.loadSteps(id)
             expect([...state.steps.keys()]).toEqual(["a", "b"])
             expect(state.steps.get("a")?.result).toEqual({ ok: true, value: 10 })
@@ -563,21 +564,9 @@ export const suite = (
             const id = scope() + "renewed-by-checkpoint"
             const leaseMs = 1000
             yield* store.claim({ id, workflow: "w", version: undefined, owner: "A", leaseMs, input: undefined, reopenFailed: false })
-            const checkpoint = (key: string, position: number) =>
-              store.checkpoint({
-                id,
-                owner: "A",
-                attempt: 1,
-                key,
-                position,
-                fresh: true,
-                entry: JSON.stringify({ result: { ok: true, value: position }, stepId: key }),
-                durationMs: 1,
-                leaseMs
-              })
-            expect(yield* checkpoint("a", 1)).toBe(true)
+            expect(yield* freshCheckpoint(store, id, "a", 1, 1, leaseMs)).toBe(true)
             yield* Effect.sleep("600 millis")
-            expect(yield* checkpoint("b", 2)).toBe(true)
+            expect(yield* freshCheckpoint(store, id, "b", 2, 2, leaseMs)).toBe(true)
             // 1.2 s after the claim: the claim's lease has run out, the one the second checkpoint took has not
             yield* Effect.sleep("600 millis")
             const claimB = store.claim({ id, workflow: "w", version: undefined, owner: "B", leaseMs, input: undefined, reopenFailed: false })

@@ -12,34 +12,33 @@ const runOf = (id: string) =>
   Effect.flatMap(SnapshotStore, (s) => s.getRun(id)).pipe(
     Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound(id)), onSome: Effect.succeed }))
   )
-const statusOf = (id: string) => Effect.map(runOf(id), (run) => run.status)
+
+/** Looks the run up, acts on it, and explains a refusal by the run's status; the run as it was, when done. */
+const actOn = <E, R>(id: string, act: (id: string) => Effect.Effect<boolean, E, R>, allowed: string) =>
+  Effect.flatMap(runOf(id), (run) =>
+    Effect.flatMap(act(id), (done) =>
+      done
+        ? Effect.succeed(run)
+        : Effect.fail(new CliFailure({ message: `Run ${JSON.stringify(id)} is ${run.status}: ${allowed}`, exitCode: 1 }))))
 
 export const cancel = Command.make("cancel", { id: runId, store }, (o) =>
   withStore(
     orUndefined(o.store),
-    Effect.gen(function*() {
-      const status = yield* statusOf(o.id)
-      if (!(yield* Workflow.cancel(o.id))) {
-        return yield* Effect.fail(new CliFailure({ message: `Run ${JSON.stringify(o.id)} is ${status}: only a pending or running run can be cancelled`, exitCode: 1 }))
-      }
-      yield* Console.log(`Cancelled ${o.id}`)
-    })
+    Effect.zipRight(
+      actOn(o.id, Workflow.cancel, "only a pending or running run can be cancelled"),
+      Console.log(`Cancelled ${o.id}`)
+    )
   )).pipe(Command.withDescription("Cancel a pending or running run"))
 
 export const retry = Command.make("retry", { id: runId, store }, (o) =>
   withStore(
     orUndefined(o.store),
-    Effect.gen(function*() {
-      const run = yield* runOf(o.id)
-      if (!(yield* Workflow.retry(o.id))) {
-        return yield* Effect.fail(new CliFailure({ message: `Run ${JSON.stringify(o.id)} is ${run.status}: only a failed or dead run can be retried`, exitCode: 1 }))
-      }
-      yield* Console.log(
+    Effect.flatMap(actOn(o.id, Workflow.retry, "only a failed or dead run can be retried"), (run) =>
+      Console.log(
         run.workflow === undefined
           ? `Queued ${o.id} again; it names no workflow, so no worker takes it: resume it with runDurable`
           : `Queued ${o.id} again: a worker serving ${run.workflow} will run it`
-      )
-    })
+      ))
   )).pipe(Command.withDescription("Queue a failed or dead run again for a worker"))
 
 export const remove = Command.make("delete", { id: runId, store }, (o) =>

@@ -5,6 +5,8 @@ import { Config, ConfigProvider, Context, Effect, Layer, Option, Redacted } from
 import * as net from "node:net"
 import { afterAll, beforeAll } from "vitest"
 import * as PgStore from "../src/layers/PgStore.js"
+import { SqlError } from "@effect/sql/SqlError"
+import { queryError } from "../src/layers/sqlRows.js"
 import * as SqlStore from "../src/layers/SqlStore.js"
 import * as Workflow from "../src/Workflow.js"
 import * as ResumeState from "../src/ResumeState.js"
@@ -53,6 +55,15 @@ const silentServer = Effect.acquireRelease(
 )
 
 describe("PgStore", () => {
+  it("a statement on a connection that had already failed or closed is a Connection error, not a Query error", () => {
+    for (const message of ["Client has encountered a connection error and is not queryable", "Client was closed and is not queryable", "Connection terminated unexpectedly"]) {
+      const error = queryError("checkpoint")(new SqlError({ cause: new Error(message), message: "Failed to execute statement" }))
+      expect(error.reason, message).toBe("Connection")
+    }
+    const syntax = Object.assign(new Error("syntax error"), { code: "42601" })
+    expect(queryError("checkpoint")(new SqlError({ cause: syntax, message: "Failed to execute statement" })).reason).toBe("Query")
+  })
+
   it.scopedLive("rejects a table name holding SQL before opening any connection", () =>
     Effect.gen(function*() {
       const server = yield* silentServer

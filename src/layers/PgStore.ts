@@ -28,7 +28,6 @@ type NamedQuery = { readonly name: string; readonly text: string; readonly value
 interface PoolClient {
   query(config: NamedQuery, callback: QueryCallback): void
   on(event: "error", listener: (error: Error) => void): unknown
-  off(event: "error", listener: (error: Error) => void): unknown
   /** With an error, the connection is destroyed instead of returned to the pool. */
   release(error?: Error | boolean): void
 }
@@ -136,8 +135,11 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
     let lane: Promise<PoolClient> | undefined
     let idle: ReturnType<typeof setTimeout> | undefined
     let laneClient: PoolClient | undefined
-    // the lane's listener on its connection, taken off when the connection goes back to the pool (which
-    // lends it out again: a listener per loan would pile up)
+    // The lane's listener, put on a connection once, the first time the lane takes it, and left there: an
+    // error the connection emits later (back in the pool, or after the lane dropped it) must never go
+    // unheard, and the pool lends one connection to the lane again and again (a listener per loan
+    // piled up). It acts only while the connection is the lane's.
+    const listened = new WeakSet<PoolClient>()
     const onLaneError = function(this: PoolClient, error: Error) {
       if (laneClient === this) closeLane(error)
     }
@@ -145,10 +147,7 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
       const current = lane
       lane = undefined
       laneClient = undefined
-      current?.then((client) => {
-        client.off("error", onLaneError)
-        client.release(error ?? false)
-      }, () => {})
+      current?.then((client) => client.release(error ?? false), () => {})
     }
     const settle = (resume: (effect: Effect.Effect<ReadonlyArray<unknown>, SqlError>) => void): QueryCallback => (error, result) =>
       resume(
@@ -167,7 +166,10 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
         const current = lane ??= pool.connect().then((client) => {
           // a checked-out connection that drops emits here (with no listener, Node would throw): the next
           // checkpoint takes a fresh one
-          client.on("error", onLaneError)
+          if (!listened.has(client)) {
+            listened.add(client)
+            client.on("error", onLaneError)
+          }
           if (lane === current) laneClient = client
           return client
         })

@@ -13,13 +13,16 @@ export const describe = (error: { readonly message: string; readonly cause?: unk
   error.cause instanceof Error ? `${error.message}: ${describe(error.cause)}` : error.message
 
 // The server is unreachable or went away (worth a retry), rather than the statement being wrong:
-// a failed pool checkout, a dropped socket, SQLSTATE class 08 or 57P01-57P03 (shutdown/restart).
+// a failed pool checkout, a dropped socket, a connection that had failed before the statement,
+// SQLSTATE class 08 or 57P01-57P03 (shutdown/restart).
 const isConnectionError = (error: SqlError.SqlError): boolean => {
   const cause = error.cause as { readonly code?: unknown; readonly message?: unknown } | null | undefined
   const code = typeof cause?.code === "string" ? cause.code : ""
   return error.message.startsWith("Failed to acquire connection") || error.message === "Connection error" ||
     /^(08...|57P0[123]|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)$/.test(code) ||
-    (typeof cause?.message === "string" && cause.message.startsWith("Connection terminated"))
+    (typeof cause?.message === "string" &&
+      // node-pg: the socket closed, or a query on a connection that had already failed or closed
+      (cause.message.startsWith("Connection terminated") || cause.message.endsWith("is not queryable")))
 }
 
 /** A row under that key exists already: Postgres' unique_violation, SQLite's (and libSQL's) constraint codes. */

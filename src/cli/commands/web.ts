@@ -16,7 +16,6 @@ const options = {
 /** Set once the inspector serves: Ctrl-C is then its normal end (exit 0), not an interrupted command. */
 export const serving = { started: false }
 
-
 // serves until interrupted (Ctrl-C): the server and the store close with the scope
 export const web = Command.make("web", options, (o) =>
   Effect.gen(function*() {

@@ -28,7 +28,7 @@ import {
 } from "../SnapshotStore.js"
 import { inspection } from "./sqlInspection.js"
 import { describe, isUniqueViolation, optionalText, parse, parseSteps, queryError, type RunRow, runColumns, toIso, toRecord } from "./sqlRows.js"
-import { migrate, sequenceName, stepsTable, wakeChannel } from "./sqlSchema.js"
+import { migrate, sequenceName, sqliteNow, sqliteNowPlus, stepsTable, wakeChannel } from "./sqlSchema.js"
 
 export interface SqlStoreOptions {
   /** Table name, a plain identifier (letters, digits, `_`). Default `effect_resume_runs`. */
@@ -172,10 +172,8 @@ export const make = (
     const t = `"${table}"`
     const steps = `"${stepsTable(table)}"`
     // The database clock, never the client's. SQLite's is text in one ISO format, so it compares as text.
-    const now = pg ? "now()" : `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`
-    const leaseUntil = pg
-      ? `now() + {leaseMs}::int * interval '1 millisecond'`
-      : `strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || ({leaseMs} / 1000.0) || ' seconds')`
+    const now = pg ? "now()" : sqliteNow
+    const leaseUntil = pg ? `now() + {leaseMs}::int * interval '1 millisecond'` : sqliteNowPlus("+ {leaseMs}")
     const nextSeq = pg ? `nextval('"${sequenceName(table)}"')` : `(SELECT COALESCE(MAX(seq), 0) + 1 FROM ${t})`
     const json = (name: string) => pg ? `{${name}}::json` : `{${name}}`
     const free = `(${t}.owner IS NULL OR ${t}.lease_until <= ${now})`
@@ -221,7 +219,7 @@ export const make = (
           ${onConflict}
           RETURNING 1 AS ok`)
         : checkpointLane(`INSERT INTO ${steps} (run_id, step_key, position, entry, started_at, completed_at, attempt, owner)
-          SELECT id, {key}, {position}, {entry}, strftime('%Y-%m-%dT%H:%M:%fZ', julianday('now') - {durationMs} / 86400000.0),
+          SELECT id, {key}, {position}, {entry}, ${sqliteNowPlus("- {durationMs}")},
             ${now}, {attempt}, owner
           FROM ${t} WHERE id = {id} AND owner = {owner} AND status = 'running'
           ${onConflict}
@@ -255,7 +253,7 @@ export const make = (
           ${upsert}`)
         : checkpointLane(`INSERT INTO ${steps} (run_id, step_key, position, entry, started_at, completed_at, attempt, owner)
           SELECT run.id, v.column3, v.column4, v.column5,
-            strftime('%Y-%m-%dT%H:%M:%fZ', julianday('now') - v.column6 / 86400000.0), ${now}, v.column7, run.owner
+            ${sqliteNowPlus("- v.column6")}, ${now}, v.column7, run.owner
           FROM (${values}) AS v, ${t} AS run
           WHERE run.id = v.column1 AND run.owner = v.column2 AND run.status = 'running'
           ${upsert}`)

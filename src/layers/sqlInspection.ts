@@ -9,7 +9,7 @@ import { Effect, Option } from "effect"
 import type { RunBackend, RunStatus, RunSummary, StepRow } from "../SnapshotStore.js"
 import { optionalIso, optionalText, parse, queryError, recordFields, type RunRow, runColumns, toRecord } from "./sqlRows.js"
 import { parsedOrText } from "../internal/stored.js"
-import { stepsTable } from "./sqlSchema.js"
+import { sqliteNow, sqliteNowPlus, stepsTable } from "./sqlSchema.js"
 
 type Inspection = Pick<RunBackend, "listRuns" | "countRuns" | "inspect" | "prune">
 
@@ -42,7 +42,7 @@ export const inspection = (
 ): Inspection => {
   const t = `"${table}"`
   const steps = `"${stepsTable(table)}"`
-  const now = pg ? "now()" : `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`
+  const now = pg ? "now()" : sqliteNow
   const leased = `(r.owner IS NOT NULL AND r.lease_until > ${now}) AS leased`
   // A saved document's steps count too, those no step row rewrote (`load` shows such a key once): a
   // ResumeState's `steps` is an array of [key, result] pairs, a snapshot's an object keyed by step
@@ -68,9 +68,7 @@ export const inspection = (
     AND (${pg ? "{since}::timestamptz" : "{since}"} IS NULL OR r.updated_at >= ${pg ? "{since}::timestamptz" : "{since}"})`
   const doomed = `${prefixed} AND r.status IN ${members("statuses")}
     AND r.updated_at <= ${
-    pg
-      ? `now() - {olderThanMs}::float8 * interval '1 millisecond'`
-      : `strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || ({olderThanMs} / 1000.0) || ' seconds')`
+    pg ? `now() - {olderThanMs}::float8 * interval '1 millisecond'` : sqliteNowPlus("- {olderThanMs}")
   }`
 
   const listRuns = q(`SELECT ${summaryColumns}, ${leased},

@@ -18,17 +18,25 @@ export const sequenceName = (table: string) => `${table}_seq`
 /** The Postgres NOTIFY channel on which started and released runs wake workers. */
 export const wakeChannel = (table: string) => `${table}_wake`
 
+/** SQLite's clock (the database's, never the client's), as the ISO text its time columns hold and compare as. */
+export const sqliteNow = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`
+
+/**
+ * SQLite's clock moved by `ms` milliseconds, a signed SQL term ("+ lease_ms", "- {durationMs}"), as ISO
+ * text: julianday arithmetic, cheaper than a modifier string built and parsed per row.
+ */
+export const sqliteNowPlus = (ms: string) => `strftime('%Y-%m-%dT%H:%M:%fZ', julianday('now') ${ms} / 86400000.0)`
+
 /**
  * SQLite has no DML in a WITH clause: a step row written by its owner renews the run's lease by trigger.
  * Since migration 3 (`whenDue`), once half the lease has passed: until then the step's commit does not
  * also rewrite the run's page (the heartbeat renews it every third of the lease meanwhile), and the
- * times are computed from julianday() rather than by parsing modifier strings.
+ * times are computed from julianday() (`sqliteNowPlus`). Migration 1's form stays as it was written.
  */
 const sqliteLeaseTriggers = (table: string, whenDue: boolean) => {
-  const inMs = (ms: string) => `strftime('%Y-%m-%dT%H:%M:%fZ', julianday('now') + ${ms} / 86400000.0)`
   const body = whenDue
-    ? `UPDATE "${table}" SET lease_until = ${inMs("lease_ms")}, updated_at = NEW.completed_at
-    WHERE id = NEW.run_id AND owner = NEW.owner AND status = 'running' AND lease_until < ${inMs("lease_ms / 2")};`
+    ? `UPDATE "${table}" SET lease_until = ${sqliteNowPlus("+ lease_ms")}, updated_at = NEW.completed_at
+    WHERE id = NEW.run_id AND owner = NEW.owner AND status = 'running' AND lease_until < ${sqliteNowPlus("+ lease_ms / 2")};`
     : `UPDATE "${table}" SET
       lease_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || (lease_ms / 1000.0) || ' seconds'),
       updated_at = NEW.completed_at

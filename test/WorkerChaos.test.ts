@@ -330,16 +330,22 @@ const chaos = async (storeSpec: StoreSpec) => {
       }
     })()
 
-    // 20 SIGKILLs at random moments of random running workers (not one still starting up), each victim
+    // 20 SIGKILLs at random moments of random busy workers (not one still starting up), each victim
     // restarted at once: mostly under its own id (it takes its runs back without counting an attempt,
     // as soon as it has free slots), every fourth under a new one (its runs wait for their leases)
     const kills: Array<{ readonly victim: string; readonly restartedAs: string; readonly atMs: number }> = []
+    // A victim is a worker seen executing steps, so that each kill falls on runs in flight (on a loaded
+    // machine, workers spend much of the test starting up); after a second with none, any running one.
+    const busy = (): ReadonlyArray<number> => {
+      const executing = new Set(executions(log).slice(-200).map((e) => e.pid))
+      return slots.flatMap((child, slot) => child.isReady() && executing.has(child.pid) ? [slot] : [])
+    }
     for (let k = 0; k < 20; k++) {
       await sleep(50 + Math.random() * 250)
-      let running = slots.flatMap((child, slot) => child.isReady() ? [slot] : [])
-      while (running.length === 0) {
+      let running = busy()
+      for (let waited = 0; running.length === 0; waited += 10) {
         await sleep(10)
-        running = slots.flatMap((child, slot) => child.isReady() ? [slot] : [])
+        running = waited < 1_000 ? busy() : slots.flatMap((child, slot) => child.isReady() ? [slot] : [])
       }
       const slot = running[Math.floor(Math.random() * running.length)]!
       const victim = slots[slot]!

@@ -22,7 +22,8 @@ export interface PgStoreOptions extends SqlStore.SqlStoreOptions {
 }
 
 // The part of node-pg's Pool used here (node-pg ships no types of its own).
-type QueryCallback = (error: Error | undefined, result: { readonly rows: ReadonlyArray<unknown> }) => void
+type QueryResult = { readonly rows: ReadonlyArray<unknown>; readonly rowCount: number | null }
+type QueryCallback = (error: Error | undefined, result: QueryResult) => void
 type NamedQuery = { readonly name: string; readonly text: string; readonly values: ReadonlyArray<unknown> }
 
 interface PoolClient {
@@ -35,10 +36,7 @@ interface PoolClient {
 interface Pool {
   connect(): Promise<PoolClient>
   query(text: string): Promise<unknown>
-  query(
-    config: { readonly name: string; readonly text: string; readonly values: ReadonlyArray<unknown> },
-    callback: (error: Error | undefined, result: { readonly rows: ReadonlyArray<unknown> }) => void
-  ): void
+  query(config: NamedQuery, callback: QueryCallback): void
   end(): Promise<void>
   on(event: "error", listener: (error: unknown) => void): unknown
 }
@@ -133,7 +131,22 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
     // (no pool checkout per step); it is dropped on any error and taken afresh by the next checkpoint.
     let open: Pool | undefined
     let lane: Promise<PoolClient> | undefined
+    // A checked-out connection keeps Node alive: given back when checkpoints pause (50 ms without one), so
+    // that a script that never closes its store still exits. One timer, pushed back by every checkpoint.
     let idle: ReturnType<typeof setTimeout> | undefined
+    let inFlight = 0
+    const idleSoon = () => {
+      if (idle === undefined) {
+        idle = setTimeout(() => {
+          idle = undefined
+          // a checkpoint in flight re-arms the timer as it completes
+          if (inFlight === 0 && lane !== undefined) closeLane()
+        }, 50)
+        idle.unref()
+      } else {
+        idle.refresh()
+      }
+    }
     let laneClient: PoolClient | undefined
     // The lane's listener, put on a connection once, the first time the lane takes it, and left there: an
     // error the connection emits later (back in the pool, or after the lane dropped it) must never go
@@ -149,20 +162,28 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
       laneClient = undefined
       current?.then((client) => client.release(error ?? false), () => {})
     }
-    const settle = (resume: (effect: Effect.Effect<ReadonlyArray<unknown>, SqlError>) => void): QueryCallback => (error, result) =>
+    const rowsOf = (result: QueryResult) => result.rows
+    const countOf = (result: QueryResult) => result.rowCount ?? 0
+    const settle = <A>(resume: (effect: Effect.Effect<A, SqlError>) => void, pick: (result: QueryResult) => A): QueryCallback =>
+    (error, result) =>
       resume(
         error === undefined || error === null
-          ? Effect.succeed(result.rows)
+          ? Effect.succeed(pick(result))
           : Effect.fail(new SqlError({ cause: error, message: "Failed to execute statement" }))
       )
-    const executor: SqlStore.PreparedExecutor = (name, text, values, onLane) =>
+    const execute = <A>(
+      name: string,
+      text: string,
+      values: ReadonlyArray<unknown>,
+      onLane: "checkpoint" | undefined,
+      pick: (result: QueryResult) => A
+    ): Effect.Effect<A, SqlError> =>
       Effect.async((resume) => {
         const pool = open
         if (pool === undefined) {
           return resume(Effect.fail(new SqlError({ cause: new Error("the pool is closed"), message: "Failed to acquire connection" })))
         }
-        if (onLane !== "checkpoint") return pool.query({ name, text, values }, settle(resume))
-        clearTimeout(idle)
+        if (onLane !== "checkpoint") return pool.query({ name, text, values }, settle(resume, pick))
         const current = lane ??= pool.connect().then((client) => {
           // a checked-out connection that drops emits here (with no listener, Node would throw): the next
           // checkpoint takes a fresh one
@@ -173,22 +194,30 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
           if (lane === current) laneClient = client
           return client
         })
+        inFlight++
         current.then(
           (client) =>
             client.query({ name, text, values }, (error, result) => {
+              inFlight--
               if (error !== undefined && error !== null && lane === current) closeLane(error)
-              // a checked-out connection keeps Node alive: given back when checkpoints pause, so that a
-              // script that never closes its store still exits
-              idle = setTimeout(() => lane === current && closeLane(), 50)
-              idle.unref()
-              settle(resume)(error, result)
+              idleSoon()
+              settle(resume, pick)(error, result)
             }),
           (error: unknown) => {
+            inFlight--
             if (lane === current) lane = undefined
             resume(Effect.fail(new SqlError({ cause: error, message: "Failed to acquire connection" })))
           }
         )
       })
+    const executor: SqlStore.PreparedExecutor = Object.assign(
+      (name: string, text: string, values: ReadonlyArray<unknown>, onLane: "checkpoint" | undefined) =>
+        execute(name, text, values, onLane, rowsOf),
+      {
+        changes: (name: string, text: string, values: ReadonlyArray<unknown>, onLane: "checkpoint" | undefined) =>
+          execute(name, text, values, onLane, countOf)
+      }
+    )
     const connected = Effect.tap(pool, (pool) =>
       Effect.tryPromise({
         try: () => pool.query("SELECT 1"),

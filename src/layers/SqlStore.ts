@@ -72,6 +72,17 @@ export interface PreparedExecutor {
     /** The same statement through the `SqlClient`, for an executor that cannot run it now. */
     viaClient: () => Effect.Effect<ReadonlyArray<any>, SqlError.SqlError>
   ): Effect.Effect<ReadonlyArray<any>, SqlError.SqlError>
+  /**
+   * As a call, for a write whose one result is how many rows it changed: the driver's count (node-pg's
+   * rowCount, SQLite's changes), where `RETURNING` would cost a row description and a row to parse.
+   */
+  readonly changes: (
+    name: string,
+    text: string,
+    params: ReadonlyArray<unknown>,
+    lane: "checkpoint" | undefined,
+    viaClient: () => Effect.Effect<number, SqlError.SqlError>
+  ) => Effect.Effect<number, SqlError.SqlError>
   /** Run once the store's tables exist, as the store is built: what the executor opens ahead of its first statement. */
   readonly ready?: Effect.Effect<void> | undefined
 }
@@ -87,11 +98,10 @@ const statementName = (text: string): string => {
 }
 
 /**
- * A statement written once with `{name}` placeholders, compiled to the dialect's positional form
- * (`$1` on Postgres, where a name used twice is one parameter; `?` elsewhere, repeated). With an
- * executor, it runs as a named prepared statement.
+ * `{name}` placeholders compiled to the dialect's positional form (`$1` on Postgres, where a name used
+ * twice is one parameter; `?` elsewhere, repeated), and the names in parameter order.
  */
-const prepare = (sql: SqlClient.SqlClient, pg: boolean, text: string, executor?: PreparedExecutor, lane?: "checkpoint") => {
+const compile = (pg: boolean, text: string) => {
   const names: Array<string> = []
   const compiled = text.replace(/\{(\w+)\}/g, (_, name: string) => {
     if (!pg) {
@@ -103,15 +113,24 @@ const prepare = (sql: SqlClient.SqlClient, pg: boolean, text: string, executor?:
     names.push(name)
     return `$${names.length}`
   })
+  return { compiled, valuesOf: (params: Params) => names.map((name) => params[name] ?? null) }
+}
+
+/**
+ * A statement written once with `{name}` placeholders, compiled once. With an executor, it runs as a
+ * named prepared statement.
+ */
+const prepare = (sql: SqlClient.SqlClient, pg: boolean, text: string, executor?: PreparedExecutor, lane?: "checkpoint") => {
+  const { compiled, valuesOf } = compile(pg, text)
   if (executor !== undefined) {
     const name = statementName(compiled)
     return <A extends object = Record<string, unknown>>(params: Params): Effect.Effect<ReadonlyArray<A>, SqlError.SqlError> => {
-      const values = names.map((n) => params[n] ?? null)
+      const values = valuesOf(params)
       return executor(name, compiled, values, lane, () => Effect.withTracerEnabled(sql.unsafe<A>(compiled, values), false))
     }
   }
   return <A extends object = Record<string, unknown>>(params: Params): Effect.Effect<ReadonlyArray<A>, SqlError.SqlError> =>
-    sql.unsafe<A>(compiled, names.map((name) => params[name] ?? null))
+    sql.unsafe<A>(compiled, valuesOf(params))
 }
 
 /**
@@ -123,6 +142,24 @@ const prepareHot = (sql: SqlClient.SqlClient, pg: boolean, text: string, executo
   if (executor !== undefined) return statement
   return <A extends object = Record<string, unknown>>(params: Params): Effect.Effect<ReadonlyArray<A>, SqlError.SqlError> =>
     Effect.withTracerEnabled(statement<A>(params), false)
+}
+
+/**
+ * As `prepareHot`, for a fenced write of a run's every step (a checkpoint, a renewal, the end):
+ * whether it changed a row. An executor reads the driver's count of changed rows; through the
+ * `SqlClient`, which gives no count, the statement returns a row per changed row instead.
+ */
+const prepareChanged = (sql: SqlClient.SqlClient, pg: boolean, text: string, executor?: PreparedExecutor, lane?: "checkpoint") => {
+  const { compiled, valuesOf } = compile(pg, text)
+  const returning = `${compiled} RETURNING 1 AS ok`
+  const viaClient = (values: ReadonlyArray<unknown>) =>
+    Effect.withTracerEnabled(Effect.map(sql.unsafe(returning, values), (rows) => rows.length), false)
+  if (executor === undefined) return (params: Params) => Effect.map(viaClient(valuesOf(params)), (n) => n > 0)
+  const name = statementName(compiled)
+  return (params: Params): Effect.Effect<boolean, SqlError.SqlError> => {
+    const values = valuesOf(params)
+    return Effect.map(executor.changes(name, compiled, values, lane, () => viaClient(values)), (n) => n > 0)
+  }
 }
 
 interface DueRow {
@@ -183,6 +220,7 @@ export const make = (
     const hot = (text: string) => prepareHot(sql, pg, text, executor)
     // the checkpoints: group commit writes one statement at a time, so one connection serves them all
     const checkpointLane = (text: string) => prepareHot(sql, pg, text, executor, "checkpoint")
+    const changed = (text: string, lane?: "checkpoint") => prepareChanged(sql, pg, text, executor, lane)
 
     const getRun = hot(`SELECT ${runColumns}, ${leased} FROM ${t} WHERE id = {id}`)
     const getRunAndBody = q(`SELECT ${runColumns}, ${leased}, body FROM ${t} WHERE id = {id}`)
@@ -210,20 +248,18 @@ export const make = (
           completed_at = excluded.completed_at, attempt = excluded.attempt, owner = excluded.owner`
         : ""
       return pg
-        ? checkpointLane(`WITH r AS (
+        ? changed(`WITH r AS (
             UPDATE ${t} SET lease_until = ${leaseUntil}, updated_at = now()
             WHERE id = {id} AND owner = {owner} AND status = 'running' RETURNING id)
           INSERT INTO ${steps} AS s (run_id, step_key, position, entry, started_at, completed_at, attempt, owner)
           SELECT r.id, {key}, {position}, {entry}::json, now() - {durationMs}::float8 * interval '1 millisecond', now(),
             {attempt}, {owner} FROM r
-          ${onConflict}
-          RETURNING 1 AS ok`)
-        : checkpointLane(`INSERT INTO ${steps} (run_id, step_key, position, entry, started_at, completed_at, attempt, owner)
+          ${onConflict}`, "checkpoint")
+        : changed(`INSERT INTO ${steps} (run_id, step_key, position, entry, started_at, completed_at, attempt, owner)
           SELECT id, {key}, {position}, {entry}, ${sqliteNowPlus("- {durationMs}")},
             ${now}, {attempt}, owner
           FROM ${t} WHERE id = {id} AND owner = {owner} AND status = 'running'
-          ${onConflict}
-          RETURNING 1 AS ok`)
+          ${onConflict}`, "checkpoint")
     }
     const checkpointNew = checkpointStatement(false)
     const checkpointAgain = checkpointStatement(true)
@@ -273,12 +309,9 @@ export const make = (
     const groupedCheckpoint = groupCommit<Checkpoint, boolean, SqlError.SqlError>({
       one: (c) => {
         const params = checkpointParams(c)
-        if (c.fresh !== true) return Effect.map(checkpointAgain(params), affected)
+        if (c.fresh !== true) return checkpointAgain(params)
         // the key was there after all (the engine's view of the run is its own): replace it
-        return checkpointNew(params).pipe(
-          Effect.catchIf(isUniqueViolation, () => checkpointAgain(params)),
-          Effect.map(affected)
-        )
+        return Effect.catchIf(checkpointNew(params), isUniqueViolation, () => checkpointAgain(params))
       },
       many: (batch) => {
         // a key written twice in one batch (a retried step) would be one row touched twice: the last wins
@@ -299,11 +332,11 @@ export const make = (
       maxBatch: 200
     })
 
-    const renew = hot(`UPDATE ${t} SET lease_until = ${leaseUntil}
-      WHERE id = {id} AND owner = {owner} AND status = 'running' RETURNING 1 AS ok`)
-    const finish = hot(`UPDATE ${t} SET status = {status}, output = ${json("output")}, owner = NULL, lease_until = NULL, retry_failed = 0,
+    const renew = changed(`UPDATE ${t} SET lease_until = ${leaseUntil}
+      WHERE id = {id} AND owner = {owner} AND status = 'running'`)
+    const finish = changed(`UPDATE ${t} SET status = {status}, output = ${json("output")}, owner = NULL, lease_until = NULL, retry_failed = 0,
         completed_at = ${now}, updated_at = ${now}, seq = ${nextSeq}
-      WHERE id = {id} AND owner = {owner} AND status = 'running' RETURNING 1 AS ok`)
+      WHERE id = {id} AND owner = {owner} AND status = 'running'`)
     // A graceful release does not count as an attempt; on Postgres it wakes a worker to take the run
     const notify = (rows: string) => pg ? `SELECT pg_notify('${wakeChannel(table)}', id) AS ok FROM ${rows}` : ""
     const release = pg
@@ -411,9 +444,9 @@ export const make = (
           Effect.mapError(queryError("claim"))
         ),
       checkpoint: (c) => Effect.mapError(groupedCheckpoint(c), queryError("checkpoint")),
-      renew: (id, owner, leaseMs) => renew({ id, owner, leaseMs }).pipe(Effect.map(affected), Effect.mapError(queryError("renew"))),
+      renew: (id, owner, leaseMs) => renew({ id, owner, leaseMs }).pipe(Effect.mapError(queryError("renew"))),
       finish: (id, owner, status, output) =>
-        finish({ id, owner, status, output }).pipe(Effect.map(affected), Effect.mapError(queryError("finish"))),
+        finish({ id, owner, status, output }).pipe(Effect.mapError(queryError("finish"))),
       release: (id, owner) => release({ id, owner }).pipe(Effect.asVoid, Effect.mapError(queryError("release"))),
       cancel: (id) => cancel({ id }).pipe(Effect.map(affected), Effect.mapError(queryError("cancel"))),
       ...inspection(q, pg, table, transaction)

@@ -18,7 +18,8 @@ import type { PreparedExecutor } from "./SqlStore.js"
 interface Statement {
   readonly reader: boolean
   all(...params: ReadonlyArray<unknown>): Array<unknown>
-  run(...params: ReadonlyArray<unknown>): unknown
+  /** `changes`: the rows the statement itself wrote (a trigger's are not counted) */
+  run(...params: ReadonlyArray<unknown>): { readonly changes: number }
 }
 
 interface Database {
@@ -62,23 +63,44 @@ export const make = (
       opened.pragma(`synchronous = ${synchronous}`)
       return db = opened
     }
-    const execute: PreparedExecutor = (_name, text, values, _lane, viaClient) =>
+    const statementOf = (text: string): Statement => {
+      let statement = statements.get(text)
+      if (statement === undefined) {
+        statement = open().prepare(text)
+        statements.set(text, statement)
+      }
+      return statement
+    }
+    // a write refused for SQLite's lock goes through the client, which waits for it
+    const execute = <A>(
+      text: string,
+      values: ReadonlyArray<unknown>,
+      viaClient: () => Effect.Effect<A, SqlError>,
+      pick: (statement: Statement) => A
+    ): Effect.Effect<A, SqlError> =>
       Effect.suspend(() => {
         if (closed) return viaClient()
         try {
-          let statement = statements.get(text)
-          if (statement === undefined) {
-            statement = open().prepare(text)
-            statements.set(text, statement)
-          }
-          if (statement.reader) return Effect.succeed(statement.all(...values))
-          statement.run(...values)
-          return Effect.succeed([])
+          return Effect.succeed(pick(statementOf(text)))
         } catch (cause) {
           if (isBusy(cause)) return viaClient()
           return Effect.fail(new SqlError({ cause, message: "Failed to execute statement" }))
         }
       })
+    const rows = (
+      _name: string,
+      text: string,
+      values: ReadonlyArray<unknown>,
+      _lane: "checkpoint" | undefined,
+      viaClient: () => Effect.Effect<ReadonlyArray<any>, SqlError>
+    ): Effect.Effect<ReadonlyArray<any>, SqlError> =>
+      execute(text, values, viaClient, (statement) => {
+        if (statement.reader) return statement.all(...values)
+        statement.run(...values)
+        return []
+      })
+    const changes: PreparedExecutor["changes"] = (_name, text, values, _lane, viaClient) =>
+      execute(text, values, viaClient, (statement) => statement.run(...values).changes)
     // a connection that cannot open now opens at the first statement instead, which reports why
-    return Object.assign(execute, { ready: Effect.sync(() => void open()).pipe(Effect.catchAllDefect(() => Effect.void)) })
+    return Object.assign(rows, { changes, ready: Effect.sync(() => void open()).pipe(Effect.catchAllDefect(() => Effect.void)) })
   })

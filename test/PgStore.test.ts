@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Config, ConfigProvider, Context, Effect, Layer, Option, Redacted } from "effect"
+import { Config, ConfigProvider, Context, Effect, Fiber, Layer, Option, Redacted } from "effect"
 import * as net from "node:net"
 import { afterAll, beforeAll } from "vitest"
 import * as PgStore from "../src/layers/PgStore.js"
@@ -53,6 +53,76 @@ const silentServer = Effect.acquireRelease(
   }),
   (server) => Effect.sync(server.close)
 )
+
+/** A message of the server's as Postgres frames it: a type byte, then an int32 length counting itself. */
+const serverMessage = (type: string, body: Buffer) => {
+  const head = Buffer.alloc(5)
+  head.write(type, 0, "latin1")
+  head.writeInt32BE(body.length + 4, 1)
+  return Buffer.concat([head, body])
+}
+// What pg_terminate_backend makes a session send before it exits
+const terminated = serverMessage(
+  "E",
+  Buffer.from("SFATAL\0VFATAL\0C57P01\0Mterminating connection due to administrator command\0\0", "latin1")
+)
+
+/**
+ * A TCP proxy to the test's server. Once `poison` is on, every new session ends the moment it is
+ * ready: its ReadyForQuery and a FATAL (57P01) reach the client in one write, then the connection
+ * closes, as when a session is terminated just as it opens. `drop()` cuts every open session.
+ */
+const poisoningProxy = (target: URL) =>
+  Effect.acquireRelease(
+    Effect.async<{ url: string; setPoison: (on: boolean) => void; drop: () => void; close: () => void }>((resume) => {
+      const open = new Set<() => void>()
+      let poison = false
+      const server = net.createServer((client) => {
+        const upstream = net.connect(Number(target.port || 5432), target.hostname)
+        const close = () => {
+          client.destroy()
+          upstream.destroy()
+          open.delete(close)
+        }
+        open.add(close)
+        for (const socket of [client, upstream]) socket.on("error", close).on("close", close)
+        client.pipe(upstream)
+        if (!poison) return void upstream.pipe(client)
+        // forward the server's messages whole until its first ReadyForQuery ("Z"), then that and the FATAL together
+        let pending = Buffer.alloc(0)
+        upstream.on("data", (chunk: Buffer) => {
+          pending = Buffer.concat([pending, chunk])
+          let at = 0
+          while (at + 5 <= pending.length && at + 1 + pending.readInt32BE(at + 1) <= pending.length) {
+            const end = at + 1 + pending.readInt32BE(at + 1)
+            if (pending[at] === 0x5a) {
+              client.end(Buffer.concat([pending.subarray(0, end), terminated]))
+              upstream.destroy()
+              return
+            }
+            client.write(pending.subarray(at, end))
+            at = end
+          }
+          pending = pending.subarray(at)
+        })
+      })
+      server.listen(0, "127.0.0.1", () => {
+        const proxied = new URL(target.toString())
+        proxied.hostname = "127.0.0.1"
+        proxied.port = String((server.address() as net.AddressInfo).port)
+        resume(Effect.succeed({
+          url: proxied.toString(),
+          setPoison: (on) => void (poison = on),
+          drop: () => [...open].forEach((close) => close()),
+          close: () => {
+            ;[...open].forEach((close) => close())
+            server.close()
+          }
+        }))
+      })
+    }),
+    (proxy) => Effect.sync(proxy.close)
+  )
 
 describe("PgStore", () => {
   it("a statement on a connection that had already failed or closed is a Connection error, not a Query error", () => {
@@ -214,6 +284,50 @@ describe("PgStore", () => {
       yield* Effect.sleep("20 millis")
       expect(warnings.filter((w) => w.startsWith("MaxListenersExceededWarning"))).toEqual([])
     }))
+
+  // node-pg reads the messages of one network read one after another: the checkpoints' connection must
+  // have its error listener before the next message of the read that made it ready is handled, or a
+  // session terminated as it opens is an uncaught exception (seen in the connection test under load)
+  it.scopedLive("a checkpoint connection terminated the moment it opens fails the run with a Connection error, never an uncaught one", () =>
+    Effect.gen(function*() {
+      const uncaught: Array<unknown> = []
+      const onUncaught = (error: unknown) => uncaught.push(error)
+      yield* Effect.acquireRelease(
+        Effect.sync(() => process.on("uncaughtException", onUncaught)),
+        () => Effect.sync(() => process.off("uncaughtException", onUncaught))
+      )
+      const proxy = yield* poisoningProxy(new URL(url))
+      const store = yield* build(PgStore.layer({ url: proxy.url, maxConnections: 1, table: "lane_poisoned" }))
+      const latch = yield* Effect.makeLatch(false)
+      let executed = 0
+      const wf = Workflow.make(
+        "poisoned",
+        Workflow.step("a", Effect.zipRight(latch.await, Effect.sync(() => ++executed)))
+      )
+      const first = yield* Workflow.runDurable(wf, { id: "poisoned", lease: "1 second" }).pipe(
+        Effect.provideService(SnapshotStore, store),
+        Effect.either,
+        Effect.fork
+      )
+      // the run is claimed and its step waits: its one connection is idle in the pool. Cut it, so that the
+      // step's checkpoint opens a new one, which the proxy ends as it becomes ready.
+      yield* Effect.sleep("200 millis")
+      proxy.drop()
+      proxy.setPoison(true)
+      yield* Effect.sleep("100 millis")
+      yield* latch.open
+      const result = yield* Fiber.join(first)
+      expect(result).toMatchObject({ _tag: "Left", left: { _tag: "StoreError", reason: "Connection" } })
+      expect(uncaught).toEqual([])
+      // the server is reachable again: a new call, once the lease has passed, runs the unrecorded step again
+      proxy.setPoison(false)
+      const again = yield* Workflow.runDurable(wf, { id: "poisoned", lease: "1 second", onLocked: "wait" }).pipe(
+        Effect.provideService(SnapshotStore, store)
+      )
+      expect(again).toBe(2)
+      expect(executed).toBe(2)
+      expect(uncaught).toEqual([])
+    }), 20_000)
 
   it.scopedLive("a mixed-case table name is used lowercased, and restarts fine", () =>
     Effect.gen(function*() {

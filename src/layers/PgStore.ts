@@ -34,7 +34,7 @@ interface PoolClient {
 }
 
 interface Pool {
-  connect(): Promise<PoolClient>
+  connect(callback: (error: Error | null | undefined, client: PoolClient | undefined) => void): void
   query(text: string): Promise<unknown>
   query(config: NamedQuery, callback: QueryCallback): void
   end(): Promise<void>
@@ -156,10 +156,34 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
     const onLaneError = function(this: PoolClient, error: Error) {
       if (laneClient === this) closeLane(error)
     }
+    // The lane's connection: its listener goes on in pool.connect's own callback, not in a promise's
+    // `then`: node-pg reads the server's messages one after another out of one network read, and a
+    // session terminated just as it became ready (its ReadyForQuery and its FATAL in one read) emitted
+    // that error before a `then` could run, to no listener (an uncaught exception, seen in the
+    // connection test).
+    let laneTaking: object | undefined
+    const takeLane = (pool: Pool): Promise<PoolClient> => {
+      // (the callback may run before `connect` returns, when a connection is idle: a token, not the promise)
+      const taking = {}
+      laneTaking = taking
+      return new Promise<PoolClient>((resolve, reject) =>
+        pool.connect((error, client) => {
+          if (error !== undefined && error !== null) return reject(error)
+          if (client === undefined) return reject(new Error("the pool gave no connection"))
+          if (!listened.has(client)) {
+            listened.add(client)
+            client.on("error", onLaneError)
+          }
+          if (laneTaking === taking) laneClient = client
+          resolve(client)
+        })
+      )
+    }
     const closeLane = (error?: Error) => {
       const current = lane
       lane = undefined
       laneClient = undefined
+      laneTaking = undefined
       current?.then((client) => client.release(error ?? false), () => {})
     }
     const rowsOf = (result: QueryResult) => result.rows
@@ -184,16 +208,7 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
           return resume(Effect.fail(new SqlError({ cause: new Error("the pool is closed"), message: "Failed to acquire connection" })))
         }
         if (onLane !== "checkpoint") return pool.query({ name, text, values }, settle(resume, pick))
-        const current = lane ??= pool.connect().then((client) => {
-          // a checked-out connection that drops emits here (with no listener, Node would throw): the next
-          // checkpoint takes a fresh one
-          if (!listened.has(client)) {
-            listened.add(client)
-            client.on("error", onLaneError)
-          }
-          if (lane === current) laneClient = client
-          return client
-        })
+        const current = lane ??= takeLane(pool)
         inFlight++
         current.then(
           (client) =>

@@ -334,9 +334,11 @@ export const make = (
 
     const renew = changed(`UPDATE ${t} SET lease_until = ${leaseUntil}
       WHERE id = {id} AND owner = {owner} AND status = 'running'`)
+    // On the checkpoints' connection: a run ends right after its last checkpoint, which holds that
+    // connection for a moment; from the pool, its end would open a second one (a fresh process's restart)
     const finish = changed(`UPDATE ${t} SET status = {status}, output = ${json("output")}, owner = NULL, lease_until = NULL, retry_failed = 0,
         completed_at = ${now}, updated_at = ${now}, seq = ${nextSeq}
-      WHERE id = {id} AND owner = {owner} AND status = 'running'`)
+      WHERE id = {id} AND owner = {owner} AND status = 'running'`, "checkpoint")
     // A graceful release does not count as an attempt; on Postgres it wakes a worker to take the run
     const notify = (rows: string) => pg ? `SELECT pg_notify('${wakeChannel(table)}', id) AS ok FROM ${rows}` : ""
     const release = pg

@@ -659,7 +659,7 @@ const report = (input: {
     "time in brackets): the raw INSERT; the very statement a checkpoint sends (captured with its parameters:",
     "it also renews the lease on the run row, on Postgres every step, on SQLite once half the lease has passed,",
     "and writes a wider step row), sent through the raw driver; the same",
-    "checkpoint through the store (the `SnapshotStore` service and the SQL client under it); and a whole",
+    "checkpoint through the store (the `SnapshotStore` service, group commit, and the store's own path to the driver); and a whole",
     "durable step (N = 100).",
     "",
     "| store | SQLite synchronous | raw INSERT | checkpoint statement, raw driver | store.checkpoint (service) | runDurable step | statement vs INSERT | store layers | workflow engine + run's share |",
@@ -679,7 +679,7 @@ const report = (input: {
         fmt(b.raw.median)
       }); through the store ${fmt(b.viaService.median)} µs, of which the client's CPU grows by ${
         signed(b.viaService.cpu - b.viaDriver.cpu)
-      } µs (the store's SQL client path and the SnapshotStore service); a whole step ${fmt(b.durable.median)} µs with ${fmt(b.durable.cpu)} µs of client CPU against the raw INSERT's ${
+      } µs (the store's path to the driver and the SnapshotStore service); a whole step ${fmt(b.durable.median)} µs with ${fmt(b.durable.cpu)} µs of client CPU against the raw INSERT's ${
         fmt(b.raw.cpu)
       }.${
         input.section1.some((r) => r.store === b.store && paired(r.durable, r.raw) > 1.3)
@@ -724,7 +724,7 @@ const report = (input: {
       "|---|--:|--:|",
       row("raw INSERT, better-sqlite3 [NORMAL]", b2.rawInsert),
       row("the checkpoint statement as the store sends it, raw better-sqlite3 [NORMAL]", b2.statement),
-      row("store.checkpoint, SqliteStore [NORMAL] (SnapshotStore service over @effect/sql-sqlite-node)", b2.sqliteService),
+      row("store.checkpoint, SqliteStore [NORMAL] (SnapshotStore service, group commit, its own better-sqlite3 connection)", b2.sqliteService),
       row("runDurable step, SqliteStore [NORMAL]", b2.sqliteStep),
       row("store.checkpoint, MemoryStore (SnapshotStore service)", b2.memoryService),
       row("runDurable step, MemoryStore", b2.memoryStep),
@@ -736,7 +736,7 @@ const report = (input: {
     lines.push(
       `- SqliteStore [NORMAL] step, CPU: plain step ${fmt(cpu(b2.plainStep))} + checkpoint statement ${fmt(cpu(b2.statement))} (a raw INSERT is ${
         fmt(cpu(b2.rawInsert))
-      }: the statement also reads the run row, fires the lease trigger, fills a second index and returns a row) + @effect/sql and the store service ${
+      }: the statement also reads the run row, fires the lease trigger, and writes a wider row under a two-text key) + the store's path and service ${
         signed(cpu(b2.sqliteService) - cpu(b2.statement))
       } + the engine's durable bookkeeping and the run's share ${signed(cpu(b2.sqliteStep) - cpu(b2.sqliteService) - cpu(b2.plainStep))} = ${
         fmt(cpu(b2.sqliteStep))
@@ -842,18 +842,27 @@ const report = (input: {
     "  a stop signal in a scope, with the heartbeat forked asleep from the start, cost about 100 µs more per",
     "  run here: interrupting a fiber that sleeps costs 25-85 µs on this machine, more than a short run.",
     "- Postgres statement, measured alone through node-pg (side by side, same tables): the step row itself",
-    "  (8 columns, a two-text primary key) is about 1.05× a raw INSERT; renewing the lease on the run row",
-    "  adds about 0.15-0.2×; a `FOR SHARE` read lock instead costs as much, and a conditional UPDATE in a",
-    "  WITH costs 0.1× even when it updates nothing. ON CONFLICT on every step cost another 0.08-0.1×: a",
-    "  step under a new key is now a plain INSERT (an upsert only for a key written again).",
+    "  (8 columns, a two-text primary key), sent as a plain INSERT ... VALUES, is 1.0-1.05× a raw INSERT; the",
+    "  fence adds 0.15-0.25×, whether it is the lease's UPDATE of the run row, a `FOR KEY SHARE` lock or a",
+    "  lock-free read of the run row (the read alone is an index lookup of about 20 µs here, against a",
+    "  `SELECT 1` round trip of 50 µs); a conditional UPDATE in a WITH costs 0.1× even when it updates",
+    "  nothing. ON CONFLICT on every step cost another 0.08-0.1×: a step under a new key is a plain INSERT.",
+    "  `RETURNING 1` cost 0.1-0.15× (a row description and a row to parse per statement): a checkpoint, a",
+    "  renewal and a run's end now read node-pg's rowCount instead.",
+    "- Client CPU on Postgres, durable step vs raw INSERT (separate processes, per-thread CPU): the main",
+    "  thread's extra is about 45 µs per step (the Effect runtime's suspend and resume around the statement,",
+    "  the engine, node-pg's 8 parameters), and V8's helper threads (GC) add about 30 µs; the socket write",
+    "  (writev, about 30-40 µs here) both pay alike.",
     "- SQLite statement (NORMAL), measured alone: of its cost over a raw INSERT, the lease trigger's firing",
     "  is about 9 µs (less since it writes only when half the lease has passed), strftime with modifier",
     "  strings about 5 µs (now julianday arithmetic), the wider row and two-text key about 7 µs, an upsert",
-    "  about 5 µs (now only for a key written again).",
+    "  about 5 µs (now only for a key written again), `RETURNING` about 3 µs (now the driver's change count).",
     "- Restart: loadSteps reads the run row again (with its body) after getRun and the claim read it, then the",
-    "  steps; building the store runs the migration check every time (on Postgres a transaction with an",
-    "  advisory lock: 3 commits, section 1), which the raw connect does not; the replay runs in code the JIT",
-    "  has not optimized yet (bench/run.ts measures a warm replay, a small fraction of this per step).",
+    "  steps; building the store connects and checks the migrations (a `SELECT 1`, then one read), about",
+    "  35-60 ms on Postgres with warm code, of which the connection is 17-20 ms; the replay runs in code the",
+    "  JIT has not optimized yet (bench/run.ts measures a warm replay, a small fraction of this per step), and",
+    "  GC takes a large share of it. A run's end used to open a second Postgres connection (its last",
+    "  checkpoint held the first): 30-40 ms, now gone (the end goes on the checkpoints' connection).",
     "- RunLocked: `RunLocked` is a `Schema.TaggedError`, so making one validates its fields and captures a",
     "  stack; with the getRun through @effect/sql (spans; the pool checkout on Postgres) that is most of the",
     "  call's client CPU.",

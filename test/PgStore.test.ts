@@ -8,6 +8,7 @@ import * as PgStore from "../src/layers/PgStore.js"
 import { SqlError } from "@effect/sql/SqlError"
 import { queryError } from "../src/layers/sqlRows.js"
 import * as SqlStore from "../src/layers/SqlStore.js"
+import * as Worker from "../src/Worker.js"
 import * as Workflow from "../src/Workflow.js"
 import * as ResumeState from "../src/ResumeState.js"
 import type * as Snapshot from "../src/Snapshot.js"
@@ -328,6 +329,41 @@ describe("PgStore", () => {
       expect(executed).toBe(2)
       expect(uncaught).toEqual([])
     }), 20_000)
+
+  // A worker listens for wakeups on a connection of its own; stopped while that connection is still
+  // opening, it must not leave it open (an application that stops a worker at once would never exit)
+  it.scopedLive("workers stopped as they start leave no LISTEN connection open once the store is closed", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const table = "listen_stopped"
+      const storeSessions = sql<{ n: number | string }>`SELECT count(*) AS n FROM pg_stat_activity
+        WHERE application_name = 'effect-resume' AND datname = current_database()`
+      const wf = Workflow.make("listen", Workflow.step("a", Effect.succeed(1)))
+      yield* Effect.scoped(Effect.gen(function*() {
+        const store = yield* build(PgStore.layer({ url, table }))
+        for (let i = 0; i < 8; i++) {
+          // built, then stopped at once: its LISTEN connection is still connecting, or just connected
+          yield* Effect.scoped(Layer.build(Worker.layer({ workflows: [wf], workerId: `w${i}`, pollInterval: "1 hour" })).pipe(
+            Effect.provideService(SnapshotStore, store)
+          ))
+          yield* Effect.sleep(`${i * 3} millis`)
+        }
+        // and a worker that does its work: started runs wake it
+        yield* Effect.scoped(Effect.gen(function*() {
+          yield* Layer.build(Worker.layer({ workflows: [wf], workerId: "awake", pollInterval: "1 hour" }))
+          yield* Effect.sleep("100 millis")
+          yield* Workflow.start(wf, { id: "listen-woken" })
+          expect(yield* Workflow.result(wf, "listen-woken", { pollInterval: "10 millis" }).pipe(Effect.timeout("5 seconds"))).toBe(1)
+        }).pipe(Effect.provideService(SnapshotStore, store)))
+      }))
+      // the store is closed: none of its connections is left (a connection closes a moment after its client)
+      let open = Infinity
+      for (let i = 0; i < 50 && open > 0; i++) {
+        yield* Effect.sleep("50 millis")
+        open = Number((yield* storeSessions)[0]?.n)
+      }
+      expect(open).toBe(0)
+    }).pipe(Effect.provide(raw)), 30_000)
 
   it.scopedLive("a mixed-case table name is used lowercased, and restarts fine", () =>
     Effect.gen(function*() {

@@ -5,7 +5,7 @@
  * updated_at is the server's `now()`.
  */
 import { SqlError } from "@effect/sql/SqlError"
-import { Config, Duration, Effect, Layer, Redacted } from "effect"
+import { Config, Duration, Effect, Layer, Redacted, Stream } from "effect"
 import { createRequire } from "node:module"
 import { type SnapshotStore, StoreError } from "../SnapshotStore.js"
 import { configured } from "../internal/configured.js"
@@ -28,7 +28,9 @@ type NamedQuery = { readonly name: string; readonly text: string; readonly value
 
 interface PoolClient {
   query(config: NamedQuery, callback: QueryCallback): void
+  query(text: string, callback: QueryCallback): void
   on(event: "error", listener: (error: Error) => void): unknown
+  on(event: "notification", listener: (message: { readonly channel: string; readonly payload?: string | undefined }) => void): unknown
   /** With an error, the connection is destroyed instead of returned to the pool. */
   release(error?: Error | boolean): void
 }
@@ -225,12 +227,51 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
           }
         )
       })
+    // The workers' wakeups: LISTEN on a connection of this pool, checked out for as long as the stream
+    // runs, then closed (not returned: its LISTEN would go with it to the next user). @effect/sql-pg's own
+    // listen could leave a connection open for good when its stream was interrupted while connecting
+    // (Effect's RcRef does not close the scope of an interrupted acquisition), and an application that
+    // stopped a worker just after starting it never exited.
+    const listen = (channel: string): Stream.Stream<string, SqlError> =>
+      Stream.asyncScoped<string, SqlError>((emit) =>
+        Effect.gen(function*() {
+          const client = yield* Effect.acquireRelease(
+            Effect.async<PoolClient, SqlError>((resume) => {
+              const pool = open
+              if (pool === undefined) {
+                return resume(Effect.fail(new SqlError({ cause: new Error("the pool is closed"), message: "Failed to listen" })))
+              }
+              pool.connect((error, client) =>
+                resume(
+                  client === undefined || (error !== undefined && error !== null)
+                    ? Effect.fail(new SqlError({ cause: error ?? new Error("the pool gave no connection"), message: "Failed to listen" }))
+                    : Effect.succeed(client)
+                )
+              )
+            }),
+            (client) => Effect.sync(() => client.release(true))
+          )
+          client.on("error", (error) => void emit.fail(new SqlError({ cause: error, message: "The LISTEN connection failed" })))
+          client.on("notification", (message) => {
+            if (message.channel === channel) void emit.single(message.payload ?? "")
+          })
+          yield* Effect.async<void, SqlError>((resume) =>
+            client.query(`LISTEN "${channel.replaceAll("\"", "\"\"")}"`, (error) =>
+              resume(
+                error === undefined || error === null
+                  ? Effect.void
+                  : Effect.fail(new SqlError({ cause: error, message: "Failed to listen" }))
+              ))
+          )
+        })
+      )
     const executor: SqlStore.PreparedExecutor = Object.assign(
       (name: string, text: string, values: ReadonlyArray<unknown>, onLane: "checkpoint" | undefined) =>
         execute(name, text, values, onLane, rowsOf),
       {
         changes: (name: string, text: string, values: ReadonlyArray<unknown>, onLane: "checkpoint" | undefined) =>
-          execute(name, text, values, onLane, countOf)
+          execute(name, text, values, onLane, countOf),
+        listen
       }
     )
     const connected = Effect.tap(pool, (pool) =>

@@ -85,6 +85,8 @@ export interface PreparedExecutor {
   ) => Effect.Effect<number, SqlError.SqlError>
   /** Run once the store's tables exist, as the store is built: what the executor opens ahead of its first statement. */
   readonly ready?: Effect.Effect<void> | undefined
+  /** Postgres: the payloads NOTIFY sends on `channel`, on a connection of the executor's own. */
+  readonly listen?: ((channel: string) => Stream.Stream<string, SqlError.SqlError>) | undefined
 }
 
 // A stable name per statement text (FNV-1a): a connection keeps each named statement it has prepared
@@ -454,8 +456,11 @@ export const make = (
       ...inspection(q, pg, table, transaction)
     }
 
-    // Postgres clients (PgClient) can LISTEN: started and released runs wake workers at once
+    // Postgres clients (PgClient) can LISTEN: started and released runs wake workers at once. PgStore
+    // listens on a connection of its own pool (see PgStore's `listen`); over an application's PgClient,
+    // through that client.
     const client = sql as SqlClient.SqlClient & { readonly listen?: (channel: string) => Stream.Stream<string, SqlError.SqlError> }
+    const listen = executor?.listen ?? (typeof client.listen === "function" ? client.listen : undefined)
     const workers: WorkerBackend = {
       start: (run) =>
         start({ id: run.id, workflow: run.workflow, version: run.version ?? null, input: run.input ?? null }).pipe(
@@ -464,8 +469,8 @@ export const make = (
         ),
       claimDue,
       retry: (id) => retry({ id }).pipe(Effect.map(affected), Effect.mapError(queryError("retry"))),
-      wakeups: pg && typeof client.listen === "function"
-        ? client.listen(wakeChannel(table)).pipe(
+      wakeups: pg && listen !== undefined
+        ? listen(wakeChannel(table)).pipe(
           Stream.as(undefined),
           // a dropped LISTEN connection: workers still poll; listen again after a pause
           Stream.catchAll(() => Stream.empty),

@@ -241,17 +241,19 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
               if (pool === undefined) {
                 return resume(Effect.fail(new SqlError({ cause: new Error("the pool is closed"), message: "Failed to listen" })))
               }
-              pool.connect((error, client) =>
-                resume(
-                  client === undefined || (error !== undefined && error !== null)
-                    ? Effect.fail(new SqlError({ cause: error ?? new Error("the pool gave no connection"), message: "Failed to listen" }))
-                    : Effect.succeed(client)
-                )
-              )
+              pool.connect((error, client) => {
+                if (client === undefined || (error !== undefined && error !== null)) {
+                  return resume(
+                    Effect.fail(new SqlError({ cause: error ?? new Error("the pool gave no connection"), message: "Failed to listen" }))
+                  )
+                }
+                // at once, as the lane's (takeLane): the read that made it ready may hold its termination
+                client.on("error", (error) => void emit.fail(new SqlError({ cause: error, message: "The LISTEN connection failed" })))
+                resume(Effect.succeed(client))
+              })
             }),
             (client) => Effect.sync(() => client.release(true))
           )
-          client.on("error", (error) => void emit.fail(new SqlError({ cause: error, message: "The LISTEN connection failed" })))
           client.on("notification", (message) => {
             if (message.channel === channel) void emit.single(message.payload ?? "")
           })

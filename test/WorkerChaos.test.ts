@@ -441,7 +441,9 @@ const chaos = async (storeSpec: StoreSpec) => {
 const fragileRuns = async (storeSpec: StoreSpec) => {
   const store = storeSpec.fresh("fragile")
   const parent = parentOf(store)
-  const spec: WorkflowSpec = { name: uniqueName("fragile"), steps: 20, stepMs: 60, maxAttempts: 1 }
+  // Steps of 200 ms: pod-x's runs (4 s) must outlast pod-z's start (a child process and its store; 1-3 s
+  // on a loaded 2-core machine), or pod-x takes pod-z's runs as its own end (seen at 60 ms steps)
+  const spec: WorkflowSpec = { name: uniqueName("fragile"), steps: 20, stepMs: 200, maxAttempts: 1 }
   const workflow = makeWorkflow(spec, "")
   const keys = keysOf(spec.steps)
   const log = path.join(dir, `${spec.name}.log`)

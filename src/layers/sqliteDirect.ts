@@ -74,7 +74,6 @@ export const make = (
     // a write refused for SQLite's lock goes through the client, which waits for it
     const execute = <A>(
       text: string,
-      values: ReadonlyArray<unknown>,
       viaClient: () => Effect.Effect<A, SqlError>,
       pick: (statement: Statement) => A
     ): Effect.Effect<A, SqlError> =>
@@ -94,13 +93,13 @@ export const make = (
       _lane: "checkpoint" | undefined,
       viaClient: () => Effect.Effect<ReadonlyArray<any>, SqlError>
     ): Effect.Effect<ReadonlyArray<any>, SqlError> =>
-      execute(text, values, viaClient, (statement) => {
+      execute(text, viaClient, (statement) => {
         if (statement.reader) return statement.all(...values)
         statement.run(...values)
         return []
       })
     const changes: PreparedExecutor["changes"] = (_name, text, values, _lane, viaClient) =>
-      execute(text, values, viaClient, (statement) => statement.run(...values).changes)
+      execute(text, viaClient, (statement) => statement.run(...values).changes)
     // a connection that cannot open now opens at the first statement instead, which reports why
     return Object.assign(rows, { changes, ready: Effect.sync(() => void open()).pipe(Effect.catchAllDefect(() => Effect.void)) })
   })

@@ -163,29 +163,31 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
     // session terminated just as it became ready (its ReadyForQuery and its FATAL in one read) emitted
     // that error before a `then` could run, to no listener (an uncaught exception, seen in the
     // connection test).
-    let laneTaking: object | undefined
     const takeLane = (pool: Pool): Promise<PoolClient> => {
-      // (the callback may run before `connect` returns, when a connection is idle: a token, not the promise)
-      const taking = {}
-      laneTaking = taking
-      return new Promise<PoolClient>((resolve, reject) =>
-        pool.connect((error, client) => {
-          if (error !== undefined && error !== null) return reject(error)
-          if (client === undefined) return reject(new Error("the pool gave no connection"))
-          if (!listened.has(client)) {
-            listened.add(client)
-            client.on("error", onLaneError)
-          }
-          if (laneTaking === taking) laneClient = client
-          resolve(client)
-        })
-      )
+      let resolve!: (client: PoolClient) => void
+      let reject!: (error: Error) => void
+      const current = new Promise<PoolClient>((ok, fail) => {
+        resolve = ok
+        reject = fail
+      })
+      // the lane is set before connecting: the callback runs before `connect` returns when a connection is idle
+      lane = current
+      pool.connect((error, client) => {
+        if (error !== undefined && error !== null) return reject(error)
+        if (client === undefined) return reject(new Error("the pool gave no connection"))
+        if (!listened.has(client)) {
+          listened.add(client)
+          client.on("error", onLaneError)
+        }
+        if (lane === current) laneClient = client
+        resolve(client)
+      })
+      return current
     }
     const closeLane = (error?: Error) => {
       const current = lane
       lane = undefined
       laneClient = undefined
-      laneTaking = undefined
       current?.then((client) => client.release(error ?? false), () => {})
     }
     const rowsOf = (result: QueryResult) => result.rows
@@ -210,7 +212,7 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
           return resume(Effect.fail(new SqlError({ cause: new Error("the pool is closed"), message: "Failed to acquire connection" })))
         }
         if (onLane !== "checkpoint") return pool.query({ name, text, values }, settle(resume, pick))
-        const current = lane ??= takeLane(pool)
+        const current = lane ?? takeLane(pool)
         inFlight++
         current.then(
           (client) =>

@@ -278,7 +278,9 @@ const chaos = async (storeSpec: StoreSpec) => {
   const started = performance.now()
   const store = storeSpec.fresh("chaos")
   const parent = parentOf(store)
-  const spec: WorkflowSpec = { name: uniqueName("chaos"), steps: 20, stepMs: 4, maxAttempts: 100 }
+  // Steps of 30 ms (a run of 600 ms): runs are still in flight while the kills fall, however fast the
+  // machine (at 4 ms, a fast machine finished most runs before the kills and moved only 8 of them)
+  const spec: WorkflowSpec = { name: uniqueName("chaos"), steps: 20, stepMs: 30, maxAttempts: 100 }
   const workflow = makeWorkflow(spec, "")
   const keys = keysOf(spec.steps)
   const log = path.join(dir, `${spec.name}.log`)

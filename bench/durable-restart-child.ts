@@ -96,6 +96,7 @@ export const statementKind = (sql: string): string => {
   if (/^INSERT INTO "\w+" AS r \(id, workflow/.test(s)) return "claim: INSERT..ON CONFLICT"
   if (/^WITH r AS \( UPDATE/.test(s)) return "checkpoint: WITH (UPDATE run) INSERT step"
   if (/^INSERT INTO "\w+_steps" \(run_id/.test(s)) return "checkpoint: INSERT step..SELECT (+ lease trigger)"
+  if (/^INSERT INTO "\w+_steps" AS s \(run_id.* FOR SHARE/.test(s)) return "checkpoint: INSERT step..SELECT run FOR SHARE"
   if (/^UPDATE "\w+" SET status = /.test(s)) return "finish: UPDATE run"
   if (/^UPDATE "\w+" SET lease_until/.test(s)) return "renew: UPDATE run"
   if (/^UPDATE "\w+" SET owner = NULL/.test(s)) return "release: UPDATE run"

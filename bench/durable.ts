@@ -657,7 +657,7 @@ const report = (input: {
     "",
     "Where a step's time goes (same round-robin sampling; µs per call, wall clock, with this process's CPU",
     "time in brackets): the raw INSERT; the very statement a checkpoint sends (captured with its parameters:",
-    "it also renews the lease on the run row, on Postgres every step, on SQLite once half the lease has passed,",
+    "it also fences the write on the run row, and renews the lease there once half of it has passed,",
     "and writes a wider step row), sent through the raw driver; the same",
     "checkpoint through the store (the `SnapshotStore` service, group commit, and the store's own path to the driver); and a whole",
     "durable step (N = 100).",

@@ -190,6 +190,12 @@ export interface Checkpoint {
   /** How long the step ran: its start time is the store's clock at completion minus this. */
   readonly durationMs: number
   readonly leaseMs: number
+  /**
+   * Half the lease has passed since the claim or the last renewing checkpoint: this one must renew it
+   * (to `leaseMs` from the store's clock). A store may renew on every checkpoint; Postgres renews only
+   * then, and otherwise holds the run row with a share lock, which writes no new row version.
+   */
+  readonly renew?: boolean | undefined
 }
 
 /**
@@ -273,8 +279,8 @@ export interface SnapshotStoreService {
   /** The run's recorded steps, to resume from. */
   readonly loadSteps: (id: string) => Effect.Effect<ResumeState.ResumeState, StoreError>
   /**
-   * One statement: records a step and renews the lease (a store may renew it only once half of it has
-   * passed), only while `owner` owns the running run (false otherwise, writing nothing). The entry is
+   * One statement: records a step, and renews the lease when `renew` says so (a store may renew it on
+   * every checkpoint), only while `owner` owns the running run (false otherwise, writing nothing). The entry is
    * the engine's own, built from a JSON copy: not checked again here, unlike `saveStep`.
    */
   readonly checkpoint: (checkpoint: Checkpoint) => Effect.Effect<boolean, StoreError>

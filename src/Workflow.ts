@@ -557,6 +557,12 @@ const claimedExecution = <A, E, R, I>(
     const schemas = workflow.options
     const attempt = claimed.attempt
 
+    // A checkpoint renews the lease once half of it has passed since the claim (just made) or the last
+    // checkpoint that renewed it, timed from when that one was sent: its lease runs from the store's
+    // clock when it executed, no earlier. The heartbeat renews it meanwhile for a step that runs long.
+    let renewedAt = performance.now()
+    const halfLease = leaseMs / 2
+
     const loaded = claimed.existed ? yield* store.loadSteps(id) : ResumeState.empty
     const steps = new Map(loaded.steps)
     const known = new Set(steps.keys())
@@ -591,13 +597,15 @@ const claimedExecution = <A, E, R, I>(
         known.add(key)
         at = ++position
       }
-      const began = telemetry === undefined ? 0 : performance.now()
+      const began = performance.now()
+      const renew = began - renewedAt >= halfLease
+      if (renew) renewedAt = began
       // One step of the fiber per checkpoint (this runs on every step): the write, its latency, the
       // fence. It runs where the step recorder calls it, inside an uninterruptible region: the step's
       // effect has run, so its checkpoint is not cut short by an interruption (a worker's shutdown), or
       // the next owner would run the step again.
       return Effect.matchEffect(
-        store.checkpoint({ id, owner, attempt, key, position: at, fresh, entry: JSON.stringify(entry), durationMs, leaseMs }),
+        store.checkpoint({ id, owner, attempt, key, position: at, fresh, entry: JSON.stringify(entry), durationMs, leaseMs, renew }),
         {
           onFailure: checkpointFailed,
           onSuccess: (ours) => {

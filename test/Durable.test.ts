@@ -38,6 +38,29 @@ describe("Workflow.runDurable", () => {
       expect(Object.keys(steps)).toEqual(["call"])
     }).pipe(Effect.provide(store)))
 
+  it.live("a checkpoint is marked renew once half the lease has passed since the claim or the last one so marked", () =>
+    Effect.gen(function*() {
+      const real = yield* SnapshotStore.SnapshotStore
+      const marked: Array<[string, boolean]> = []
+      const observed = SnapshotStore.SnapshotStore.of({
+        ...real,
+        checkpoint: (c) => Effect.tap(real.checkpoint(c), () => Effect.sync(() => marked.push([c.key, c.renew === true])))
+      })
+      const pause = Effect.sleep("600 millis")
+      const wf = Workflow.make("renewing", Effect.gen(function*() {
+        yield* Workflow.step("a", Effect.succeed(1))
+        yield* Workflow.step("b", Effect.zipRight(pause, Effect.succeed(2)))
+        yield* Workflow.step("c", Effect.succeed(3))
+        return yield* Workflow.step("d", Effect.zipRight(pause, Effect.succeed(4)))
+      }))
+      const id = `renew-marks-${Date.now()}`
+      expect(yield* Workflow.runDurable(wf, { id, lease: "1 second" }).pipe(Effect.provideService(SnapshotStore.SnapshotStore, observed)))
+        .toBe(4)
+      // 600 ms of a 1 s lease had passed at b (since the claim) and at d (since b), not at a or c
+      expect(marked).toEqual([["a", false], ["b", true], ["c", false], ["d", true]])
+      expect(Option.getOrThrow(yield* real.getRun(id))).toMatchObject({ status: "completed", attempts: 1 })
+    }).pipe(Effect.provide(store)))
+
   it.effect("under a TestClock the heartbeat beats as the clock moves: every third of the lease while a step sleeps", () =>
     Effect.gen(function*() {
       const real = yield* SnapshotStore.SnapshotStore

@@ -250,6 +250,33 @@ describe("PgStore", () => {
       expect(Option.getOrThrow(yield* store.load("nul"))).toEqual(stateOf("a\u0000b"))
     }))
 
+  it.scopedLive("a checkpoint holds the run row with a share lock (no new version of it) until it must renew the lease", () =>
+    Effect.gen(function*() {
+      const table = `fence_${Date.now().toString(36)}`
+      const store = yield* build(PgStore.layer({ url, table }))
+      const sql = yield* SqlClient.SqlClient
+      const id = "fenced-by-lock"
+      const leaseMs = 60_000
+      yield* store.claim({ id, workflow: "w", version: undefined, owner: "A", leaseMs, input: undefined, reopenFailed: false })
+      // xmin: the transaction that wrote this version of the row; an UPDATE makes a new one
+      const version = Effect.map(
+        sql<{ xmin: string; lease_until: Date }>`SELECT xmin::text AS xmin, lease_until FROM ${sql(table)} WHERE id = ${id}`,
+        ([row]) => row!
+      )
+      const entry = JSON.stringify({ result: { ok: true, value: 1 } })
+      const checkpoint = (key: string, position: number, renew: boolean) =>
+        store.checkpoint({ id, owner: "A", attempt: 1, key, position, fresh: true, entry, durationMs: 1, leaseMs, renew })
+      const claimed = yield* version
+      expect(yield* checkpoint("a", 1, false)).toBe(true)
+      expect(yield* checkpoint("b", 2, false)).toBe(true)
+      expect(yield* version).toEqual(claimed)
+      expect(yield* checkpoint("c", 3, true)).toBe(true)
+      const renewed = yield* version
+      expect(renewed.xmin).not.toBe(claimed.xmin)
+      expect(renewed.lease_until.getTime()).toBeGreaterThan(claimed.lease_until.getTime())
+      expect([...(yield* store.loadSteps(id)).steps.keys()]).toEqual(["a", "b", "c"])
+    }).pipe(Effect.provide(raw)))
+
   it.scopedLive("five layers starting at once on a fresh table all succeed", () =>
     Effect.gen(function*() {
       const table = `race_${Date.now().toString(36)}`

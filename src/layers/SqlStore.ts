@@ -5,9 +5,9 @@
  * The statements a run executes on every step (claim, checkpoint, finish) are built once per store, as
  * plain text with positional parameters: no statement is compiled per call, and the driver's prepared
  * statement cache sees one text. Every one of them is a single statement, so one round trip and one
- * commit: a checkpoint writes the step row and renews the lease together, fenced by the owner token
- * (in Postgres by a data-modifying WITH, on every step; in SQLite by a trigger on the step row, once
- * half the lease has passed: there the run's page is then not rewritten by every step's commit).
+ * commit: a checkpoint writes the step row fenced by the owner token, and renews the lease in the same
+ * statement once half of it has passed (in Postgres by a data-modifying WITH, otherwise a share lock on
+ * the run row; in SQLite by a trigger on the step row): the run's row is not rewritten by every step.
  */
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Cause, Effect, Layer, Option, Stream } from "effect"
@@ -217,6 +217,11 @@ export const make = (
     const json = (name: string) => pg ? `{${name}}::json` : `{${name}}`
     const free = `(${t}.owner IS NULL OR ${t}.lease_until <= ${now})`
     const leased = `(owner IS NOT NULL AND lease_until > ${now}) AS leased`
+    // The fence of a run's writes. A run has an owner only while it is running (every statement that ends,
+    // cancels, saves or re-queues a run clears it), so the owner alone says "running", and the match is
+    // by primary key. With status = 'running' beside it, Postgres' plan for a new table (no statistics
+    // yet) scanned the (status, workflow) index, every running run, on every checkpoint.
+    const ours = "id = {id} AND owner = {owner}"
     const q = (text: string) => prepare(sql, pg, text)
     // the statements of a run's every step; the others (transactions among them) go through the SqlClient
     const hot = (text: string) => prepareHot(sql, pg, text, executor)
@@ -244,29 +249,43 @@ export const make = (
 
     // A step under a new key (nearly every one) is a plain INSERT: an upsert costs Postgres a speculative
     // insertion and its confirmation on every row. A key written again (a retried step) is an upsert.
-    const checkpointStatement = (upsert: boolean) => {
+    // The fence, on Postgres: while the lease has time left, a share lock on the run row, which writes no
+    // new version of it (an UPDATE on every step, each leaving a version behind, cost more than the step
+    // row); once half the lease has passed (Checkpoint.renew), an UPDATE that renews it. Both wait for a
+    // claim or cancel in flight on the row, then read it again. On SQLite the lease trigger renews it.
+    const checkpointStatement = (upsert: boolean, renew: boolean) => {
       const onConflict = upsert
         ? `ON CONFLICT (run_id, step_key) DO UPDATE SET entry = excluded.entry, started_at = excluded.started_at,
           completed_at = excluded.completed_at, attempt = excluded.attempt, owner = excluded.owner`
         : ""
-      return pg
-        ? changed(`WITH r AS (
-            UPDATE ${t} SET lease_until = ${leaseUntil}, updated_at = now()
-            WHERE id = {id} AND owner = {owner} AND status = 'running' RETURNING id)
-          INSERT INTO ${steps} AS s (run_id, step_key, position, entry, started_at, completed_at, attempt, owner)
-          SELECT r.id, {key}, {position}, {entry}::json, now() - {durationMs}::float8 * interval '1 millisecond', now(),
-            {attempt}, {owner} FROM r
-          ${onConflict}`, "checkpoint")
-        : changed(`INSERT INTO ${steps} (run_id, step_key, position, entry, started_at, completed_at, attempt, owner)
+      if (!pg) {
+        return changed(`INSERT INTO ${steps} (run_id, step_key, position, entry, started_at, completed_at, attempt, owner)
           SELECT id, {key}, {position}, {entry}, ${sqliteNowPlus("- {durationMs}")},
             ${now}, {attempt}, owner
-          FROM ${t} WHERE id = {id} AND owner = {owner} AND status = 'running'
+          FROM ${t} WHERE ${ours}
           ${onConflict}`, "checkpoint")
+      }
+      const row = `{key}, {position}, {entry}::json, now() - {durationMs}::float8 * interval '1 millisecond', now(), {attempt}, {owner}`
+      return changed(
+        renew
+          ? `WITH r AS (UPDATE ${t} SET lease_until = ${leaseUntil}, updated_at = now() WHERE ${ours} RETURNING id)
+            INSERT INTO ${steps} AS s (run_id, step_key, position, entry, started_at, completed_at, attempt, owner)
+            SELECT r.id, ${row} FROM r
+            ${onConflict}`
+          : `INSERT INTO ${steps} AS s (run_id, step_key, position, entry, started_at, completed_at, attempt, owner)
+            SELECT id, ${row} FROM ${t} WHERE ${ours} FOR SHARE
+            ${onConflict}`,
+        "checkpoint"
+      )
     }
-    const checkpointNew = checkpointStatement(false)
-    const checkpointAgain = checkpointStatement(true)
+    const checkpointNew = checkpointStatement(false, false)
+    const checkpointAgain = checkpointStatement(true, false)
+    const renewing = pg ? { fresh: checkpointStatement(false, true), again: checkpointStatement(true, true) } : undefined
+    const newStep = (c: Checkpoint) => c.renew === true && renewing !== undefined ? renewing.fresh : checkpointNew
+    const stepAgain = (c: Checkpoint) => c.renew === true && renewing !== undefined ? renewing.again : checkpointAgain
 
-    // Many checkpoints in one statement (group commit): each written only while its owner owns its run
+    // Many checkpoints in one statement (group commit): each written only while its owner owns its run.
+    // On Postgres the batch renews each run's lease as well: batches come under load, one statement for many steps.
     const checkpointColumns = ["id", "owner", "key", "position", "entry", "durationMs", "attempt", "leaseMs"] as const
     const pgTypes = ["text", "text", "text", "bigint", "json", "float8", "int", "int"]
     const manyCheckpoints = new Map<number, ReturnType<typeof checkpointLane>>()
@@ -283,7 +302,7 @@ export const make = (
         ? checkpointLane(`WITH v (run_id, owner, step_key, position, entry, duration_ms, attempt, lease_ms) AS (${values}),
           r AS (
             UPDATE ${t} AS run SET lease_until = now() + v.lease_ms * interval '1 millisecond', updated_at = now()
-            FROM v WHERE run.id = v.run_id AND run.owner = v.owner AND run.status = 'running' RETURNING run.id)
+            FROM v WHERE run.id = v.run_id AND run.owner = v.owner RETURNING run.id)
           INSERT INTO ${steps} AS s (run_id, step_key, position, entry, started_at, completed_at, attempt, owner)
           SELECT v.run_id, v.step_key, v.position, v.entry, now() - v.duration_ms * interval '1 millisecond', now(),
             v.attempt, v.owner
@@ -293,7 +312,7 @@ export const make = (
           SELECT run.id, v.column3, v.column4, v.column5,
             ${sqliteNowPlus("- v.column6")}, ${now}, v.column7, run.owner
           FROM (${values}) AS v, ${t} AS run
-          WHERE run.id = v.column1 AND run.owner = v.column2 AND run.status = 'running'
+          WHERE run.id = v.column1 AND run.owner = v.column2
           ${upsert}`)
       manyCheckpoints.set(n, statement)
       return statement
@@ -311,9 +330,9 @@ export const make = (
     const groupedCheckpoint = groupCommit<Checkpoint, boolean, SqlError.SqlError>({
       one: (c) => {
         const params = checkpointParams(c)
-        if (c.fresh !== true) return checkpointAgain(params)
+        if (c.fresh !== true) return stepAgain(c)(params)
         // the key was there after all (the engine's view of the run is its own): replace it
-        return Effect.catchIf(checkpointNew(params), isUniqueViolation, () => checkpointAgain(params))
+        return Effect.catchIf(newStep(c)(params), isUniqueViolation, () => stepAgain(c)(params))
       },
       many: (batch) => {
         // a key written twice in one batch (a retried step) would be one row touched twice: the last wins
@@ -335,12 +354,12 @@ export const make = (
     })
 
     const renew = changed(`UPDATE ${t} SET lease_until = ${leaseUntil}
-      WHERE id = {id} AND owner = {owner} AND status = 'running'`)
+      WHERE ${ours}`)
     // On the checkpoints' connection: a run ends right after its last checkpoint, which holds that
     // connection for a moment; from the pool, its end would open a second one (a fresh process's restart)
     const finish = changed(`UPDATE ${t} SET status = {status}, output = ${json("output")}, owner = NULL, lease_until = NULL, retry_failed = 0,
         completed_at = ${now}, updated_at = ${now}, seq = ${nextSeq}
-      WHERE id = {id} AND owner = {owner} AND status = 'running'`, "checkpoint")
+      WHERE ${ours}`, "checkpoint")
     // A graceful release does not count as an attempt; on Postgres it wakes a worker to take the run
     const notify = (rows: string) => pg ? `SELECT pg_notify('${wakeChannel(table)}', id) AS ok FROM ${rows}` : ""
     const release = pg

@@ -5,8 +5,8 @@
  * (database clock), input, output, and `body`, the document `save` wrote. `<table>_steps` holds one row
  * per step, keyed `(run_id, step_key)`, with its start and completion times, attempt and owner.
  *
- * Nothing a checkpoint updates on the run row (lease_until, updated_at) is indexed, so Postgres can
- * update the row in place (a HOT update) on every step. Hence no (status, updated_at) index for `prune`:
+ * Nothing a checkpoint updates on the run row (lease_until, updated_at, once half the lease has passed)
+ * is indexed, so Postgres can update the row in place (a HOT update). Hence no (status, updated_at) index for `prune`:
  * it narrows by the status index and filters updated_at, off the run's path.
  */
 import { Migrator, SqlClient, type SqlError } from "@effect/sql"
@@ -103,7 +103,7 @@ export const migrate = (table: string): Effect.Effect<void, SqlError.SqlError | 
       "1_runs": Effect.forEach(ddl(table, pg), (statement) => sql.unsafe(statement), { discard: true }),
       // `Workflow.retry` of a failed run: the worker that takes it re-executes its failed steps
       "2_retry_failed": sql.unsafe(`ALTER TABLE "${table}" ADD COLUMN retry_failed integer NOT NULL DEFAULT 0`),
-      // SQLite: a step renews the lease once half of it has passed (Postgres renews it on every step)
+      // SQLite: a step renews the lease once half of it has passed (Postgres: the engine says when, Checkpoint.renew)
       "3_lease_when_due": pg ? Effect.void : Effect.forEach(
         [
           `DROP TRIGGER IF EXISTS "${table}_steps_lease_insert"`,

@@ -432,7 +432,15 @@ export const suite = (
         return { counts, track }
       }
       // A step of owner "A" under a key new to the run, as the engine's checkpoint sends it
-      const freshCheckpoint = (store: SnapshotStoreService, id: string, key: string, position: number, value: number, leaseMs = 60_000) =>
+      const freshCheckpoint = (
+        store: SnapshotStoreService,
+        id: string,
+        key: string,
+        position: number,
+        value: number,
+        leaseMs = 60_000,
+        renew = false
+      ) =>
         store.checkpoint({
           id,
           owner: "A",
@@ -442,7 +450,8 @@ export const suite = (
           fresh: true,
           entry: JSON.stringify({ result: { ok: true, value }, stepId: key }),
           durationMs: 1,
-          leaseMs
+          leaseMs,
+          renew
         })
 
       it.scopedLive("a run is a record: claimed, checkpointed per step, finished; a second call returns the result from it", () =>
@@ -522,8 +531,9 @@ export const suite = (
             )
             expect(claimed).toBe(1)
             const entry = (value: number) => JSON.stringify({ result: { ok: true, value }, stepId: "s" })
-            const checkpoint = (owner: string, key: string, value: number) =>
-              store.checkpoint({ id, owner, attempt: 1, key, position: 1, entry: entry(value), durationMs: 2, leaseMs: 60_000 })
+            // renew: the checkpoint that renews the lease as it writes (Postgres writes it otherwise)
+            const checkpoint = (owner: string, key: string, value: number, renew = false) =>
+              store.checkpoint({ id, owner, attempt: 1, key, position: "abc".indexOf(key) + 1, entry: entry(value), durationMs: 2, leaseMs: 60_000, renew })
             expect(yield* checkpoint("A", "a", 1)).toBe(true)
             // A's lease is live: B cannot claim
             expect(yield* store.claim({ id, workflow: "w", version: undefined, owner: "B", leaseMs: 50, input: undefined, reopenFailed: false }))
@@ -534,11 +544,13 @@ export const suite = (
               yield* store.claim({ id, workflow: "w", version: undefined, owner: "B", leaseMs: 60_000, input: undefined, reopenFailed: false })
             ).toEqual(Option.some(1))
             expect(yield* checkpoint("A", "b", 99)).toBe(false)
+            expect(yield* checkpoint("A", "b", 99, true)).toBe(false)
             expect(yield* store.renew(id, "A", 60_000)).toBe(false)
             expect(yield* store.finish(id, "A", "completed", { ok: true, value: 99 })).toBe(false)
             expect(yield* checkpoint("B", "b", 2)).toBe(true)
+            expect(yield* checkpoint("B", "c", 3, true)).toBe(true)
             const state = yield* store.loadSteps(id)
-            expect([...state.steps.keys()]).toEqual(["a", "b"])
+            expect([...state.steps.keys()]).toEqual(["a", "b", "c"])
             expect(state.steps.get("b")?.result).toEqual({ ok: true, value: 2 })
             expect(Option.getOrThrow(yield* store.getRun(id))).toMatchObject({ owner: "B", attempts: 1, leased: true })
           })
@@ -558,7 +570,7 @@ export const suite = (
           })
         ))
 
-      it.scopedLive("checkpoints alone keep a run's lease alive (each renews it, or at least once half of it has passed)", () =>
+      it.scopedLive("checkpoints alone keep a run's lease alive: one marked renew (half the lease gone) renews it", () =>
         durable((store) =>
           Effect.gen(function*() {
             const id = scope() + "renewed-by-checkpoint"
@@ -566,7 +578,8 @@ export const suite = (
             yield* store.claim({ id, workflow: "w", version: undefined, owner: "A", leaseMs, input: undefined, reopenFailed: false })
             expect(yield* freshCheckpoint(store, id, "a", 1, 1, leaseMs)).toBe(true)
             yield* Effect.sleep("600 millis")
-            expect(yield* freshCheckpoint(store, id, "b", 2, 2, leaseMs)).toBe(true)
+            // as the engine marks it: more than half the lease has passed since the claim
+            expect(yield* freshCheckpoint(store, id, "b", 2, 2, leaseMs, true)).toBe(true)
             // 1.2 s after the claim: the claim's lease has run out, the one the second checkpoint took has not
             yield* Effect.sleep("600 millis")
             const claimB = store.claim({ id, workflow: "w", version: undefined, owner: "B", leaseMs, input: undefined, reopenFailed: false })

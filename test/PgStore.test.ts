@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Config, ConfigProvider, Context, Effect, Fiber, Layer, Option, Redacted } from "effect"
+import { createRequire } from "node:module"
 import * as net from "node:net"
 import { afterAll, beforeAll } from "vitest"
 import * as PgStore from "../src/layers/PgStore.js"
@@ -291,6 +292,42 @@ describe("PgStore", () => {
       const migrations = yield* sql<{ migration_id: number }>`SELECT migration_id FROM ${sql(`${table}_migrations`)} ORDER BY migration_id`
       expect(migrations.map((m) => m.migration_id)).toEqual([1, 2, 3])
     }).pipe(Effect.provide(raw)))
+
+  it.scopedLive("a run's statements go to the server as named prepared statements, one name per statement text", () =>
+    Effect.gen(function*() {
+      // node-pg as the store loads it (the dependency of @effect/sql-pg), watched where every statement passes
+      const pg = createRequire(createRequire(import.meta.url).resolve("@effect/sql-pg"))("pg") as {
+        readonly Client: { readonly prototype: { query: (...args: Array<unknown>) => unknown } }
+      }
+      const sent: Array<{ readonly text: string; readonly name: string | undefined }> = []
+      const query = pg.Client.prototype.query
+      yield* Effect.acquireRelease(
+        Effect.sync(() => {
+          pg.Client.prototype.query = function(this: unknown, ...args: Array<unknown>) {
+            const config = args[0] as { readonly text?: unknown; readonly name?: unknown } | null
+            if (typeof config?.text === "string" && config.text.includes("named_check")) {
+              sent.push({ text: config.text, name: typeof config.name === "string" ? config.name : undefined })
+            }
+            return query.apply(this, args)
+          }
+        }),
+        () => Effect.sync(() => (pg.Client.prototype.query = query))
+      )
+      const store = yield* build(PgStore.layer({ url, table: "named_check" }))
+      const wf = Workflow.make("named", Effect.gen(function*() {
+        const a = yield* Workflow.step("a", Effect.succeed(1))
+        const b = yield* Workflow.step("b", Effect.succeed(a + 1))
+        return yield* Workflow.step("c", Effect.succeed(b + 1))
+      }))
+      expect(yield* Workflow.runDurable(wf, { id: "named-1" }).pipe(Effect.provideService(SnapshotStore, store))).toBe(3)
+      const run = sent.filter((s) => !/migrations|CREATE|ALTER/.test(s.text))
+      // getRun, claim, three checkpoints, finish
+      expect(run.length).toBe(6)
+      expect(run.filter((s) => s.name === undefined)).toEqual([])
+      const checkpoints = run.filter((s) => s.text.includes("named_check_steps"))
+      expect(checkpoints.length).toBe(3)
+      expect(new Set(checkpoints.map((s) => s.name)).size).toBe(1)
+    }))
 
   it.scopedLive("the checkpoints' connection, lent again and again by a one-connection pool, gains no listener per loan", () =>
     Effect.gen(function*() {

@@ -27,6 +27,7 @@ type QueryCallback = (error: Error | undefined, result: QueryResult) => void
 type NamedQuery = { readonly name: string; readonly text: string; readonly values: ReadonlyArray<unknown> }
 
 interface PoolClient {
+  query(query: Submittable): void
   query(config: NamedQuery, callback: QueryCallback): void
   query(text: string, callback: QueryCallback): void
   on(event: "error", listener: (error: Error) => void): unknown
@@ -43,13 +44,19 @@ interface Pool {
   on(event: "error", listener: (error: unknown) => void): unknown
 }
 type PoolConstructor = new(config: Record<string, unknown>) => Pool
+/** node-pg's Query, a "submittable" a client runs as it is. */
+interface Submittable {
+  name?: string | undefined
+  readonly submit: unknown
+}
+type QueryConstructor = new(text: string, values: ReadonlyArray<unknown>, callback: QueryCallback) => Submittable
 
 const loadDriver = importDriver("PgStore", "@effect/sql-pg", async () => {
   const { PgClient } = await import("@effect/sql-pg")
   // node-pg is @effect/sql-pg's own dependency: resolved from there, not from this package
   const requireFromDriver = createRequire(createRequire(import.meta.url).resolve("@effect/sql-pg"))
-  const { Pool } = requireFromDriver("pg") as { readonly Pool: PoolConstructor }
-  return { PgClient, Pool }
+  const { Pool, Query } = requireFromDriver("pg") as { readonly Pool: PoolConstructor; readonly Query: QueryConstructor }
+  return { PgClient, Pool, Query }
 })
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
@@ -107,7 +114,7 @@ const connectionError = (url: string) => (cause: unknown) => {
 }
 
 export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, StoreError> =>
-  Layer.unwrapEffect(Effect.map(loadDriver, ({ PgClient, Pool }) => {
+  Layer.unwrapEffect(Effect.map(loadDriver, ({ PgClient, Pool, Query }) => {
     const connectTimeout = Duration.decode(options.connectTimeout ?? Duration.seconds(5))
     const url = Redacted.isRedacted(options.url) ? Redacted.value(options.url) : options.url
     // Our own pool rather than PgClient.layer's, for one setting: allowExitOnIdle. Idle connections
@@ -190,6 +197,14 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
       laneClient = undefined
       current?.then((client) => client.release(error ?? false), () => {})
     }
+    // A named statement as node-pg's Query, made from its text: given a config object instead, node-pg
+    // copies it property by property (descriptors and all) on every call, about 3 µs, on every step.
+    // Only on the lane: the pool's own query() must wrap the callback to give its connection back.
+    const namedQuery = (name: string, text: string, values: ReadonlyArray<unknown>, callback: QueryCallback) => {
+      const query = new Query(text, values, callback)
+      query.name = name
+      return query
+    }
     const rowsOf = (result: QueryResult) => result.rows
     const countOf = (result: QueryResult) => result.rowCount ?? 0
     const settle = <A>(resume: (effect: Effect.Effect<A, SqlError>) => void, pick: (result: QueryResult) => A): QueryCallback =>
@@ -214,20 +229,22 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
         if (onLane !== "checkpoint") return pool.query({ name, text, values }, settle(resume, pick))
         const current = lane ?? takeLane(pool)
         inFlight++
-        current.then(
-          (client) =>
-            client.query({ name, text, values }, (error, result) => {
-              inFlight--
-              if (error !== undefined && error !== null && lane === current) closeLane(error)
-              idleSoon()
-              settle(resume, pick)(error, result)
-            }),
-          (error: unknown) => {
+        // (returns nothing: what the registration returns, Effect.async takes for its canceler)
+        const send = (client: PoolClient): void => {
+          client.query(namedQuery(name, text, values, (error, result) => {
             inFlight--
-            if (lane === current) lane = undefined
-            resume(Effect.fail(new SqlError({ cause: error, message: "Failed to acquire connection" })))
-          }
-        )
+            if (error !== undefined && error !== null && lane === current) closeLane(error)
+            idleSoon()
+            settle(resume, pick)(error, result)
+          }))
+        }
+        // the lane's connection at hand (every checkpoint but the first after a pause): sent at once
+        if (laneClient !== undefined && lane === current) return send(laneClient)
+        current.then(send, (error: unknown) => {
+          inFlight--
+          if (lane === current) lane = undefined
+          resume(Effect.fail(new SqlError({ cause: error, message: "Failed to acquire connection" })))
+        })
       })
     // The workers' wakeups: LISTEN on a connection of this pool, checked out for as long as the stream
     // runs, then closed (not returned: its LISTEN would go with it to the next user). @effect/sql-pg's own

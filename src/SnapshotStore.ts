@@ -280,8 +280,8 @@ export interface SnapshotStoreService {
   readonly loadSteps: (id: string) => Effect.Effect<ResumeState.ResumeState, StoreError>
   /**
    * One statement: records a step, and renews the lease when `renew` says so (a store may renew it on
-   * every checkpoint), only while `owner` owns the running run (false otherwise, writing nothing). The entry is
-   * the engine's own, built from a JSON copy: not checked again here, unlike `saveStep`.
+   * every checkpoint), only while `owner` owns the running run (false otherwise, writing nothing). The
+   * entry is the engine's own, built from a JSON copy: not checked again here, unlike `saveStep`.
    */
   readonly checkpoint: (checkpoint: Checkpoint) => Effect.Effect<boolean, StoreError>
   /** Renews the lease while a long step runs; false when `owner` no longer owns the running run. */

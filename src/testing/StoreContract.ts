@@ -531,9 +531,20 @@ export const suite = (
             )
             expect(claimed).toBe(1)
             const entry = (value: number) => JSON.stringify({ result: { ok: true, value }, stepId: "s" })
-            // renew: the checkpoint that renews the lease as it writes (Postgres writes it otherwise)
+            // renew: a checkpoint that renews the lease as it writes (on Postgres another statement: the run
+            // row updated instead of share-locked); both are fenced alike
             const checkpoint = (owner: string, key: string, value: number, renew = false) =>
-              store.checkpoint({ id, owner, attempt: 1, key, position: "abc".indexOf(key) + 1, entry: entry(value), durationMs: 2, leaseMs: 60_000, renew })
+              store.checkpoint({
+                id,
+                owner,
+                attempt: 1,
+                key,
+                position: "abc".indexOf(key) + 1,
+                entry: entry(value),
+                durationMs: 2,
+                leaseMs: 60_000,
+                renew
+              })
             expect(yield* checkpoint("A", "a", 1)).toBe(true)
             // A's lease is live: B cannot claim
             expect(yield* store.claim({ id, workflow: "w", version: undefined, owner: "B", leaseMs: 50, input: undefined, reopenFailed: false }))

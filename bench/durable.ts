@@ -78,11 +78,13 @@ interface Stats {
   readonly cpu: number
 }
 
+/** Per round, a's sample over b's. */
+const roundRatios = (a: Stats, b: Stats): Array<number> => a.xs.map((x, i) => x / b.xs[i]!)
 /** The median of the per-round ratios a / b: both sampled in the same round, so a slow patch of the disk cancels out. */
-const paired = (a: Stats, b: Stats): number => median(a.xs.map((x, i) => x / b.xs[i]!))
+const paired = (a: Stats, b: Stats): number => median(roundRatios(a, b))
 /** The lowest and highest per-round ratio: how far the rounds spread. */
 const pairedRange = (a: Stats, b: Stats): string => {
-  const ratios = a.xs.map((x, i) => x / b.xs[i]!)
+  const ratios = roundRatios(a, b)
   return `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`
 }
 

@@ -2,7 +2,7 @@
  * Workflows and steps. A step's outcome is recorded under its key; a resumed run replays recorded
  * outcomes instead of executing the step's effect again.
  */
-import { Cause, Context, Data, Duration, Effect, Exit, Fiber, FiberId, Option, Runtime, Schedule, type Schema } from "effect"
+import { Cause, Context, Data, Duration, Effect, Exit, Fiber, FiberId, FiberRef, Option, Runtime, Schedule, type Schema } from "effect"
 import {
   isPrechecked,
   recordCheckpoint,
@@ -125,7 +125,10 @@ export const step = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
   options?: StepOptions<A, E>
 ): Effect.Effect<A, E | StepFailure, R | WorkflowRun> =>
-  Effect.flatMap(WorkflowRun, (run) => runStep(run, id, effect, options))
+  // the run read off the fiber in one step (Effect.flatMap(WorkflowRun, ...) takes three): every step pays it
+  Effect.withFiberRuntime((fiber) =>
+    runStep(Context.unsafeGet(fiber.getFiberRef(FiberRef.currentContext), WorkflowRun), id, effect, options)
+  )
 
 // ---------------------------------------------------------------------------------------------
 // Running
@@ -589,7 +592,7 @@ const claimedExecution = <A, E, R, I>(
       Effect.zipRight(halt(error), Effect.die(new CheckpointFailed({ error })))
     const notOurs = Effect.matchEffect(whyNotOurs, { onFailure: checkpointFailed, onSuccess: checkpointFailed })
 
-    const onRecorded = (key: string, entry: ResumeState.ResumeStateEntry, durationMs: number): Effect.Effect<void> => {
+    const onRecorded = <V>(key: string, entry: ResumeState.ResumeStateEntry, durationMs: number, value: V): Effect.Effect<V> => {
       if (stopped !== undefined) return Effect.die(new CheckpointFailed({ error: stopped }))
       let at = 0
       const fresh = !known.has(key)
@@ -610,7 +613,7 @@ const claimedExecution = <A, E, R, I>(
           onFailure: checkpointFailed,
           onSuccess: (ours) => {
             if (telemetry !== undefined) recordCheckpoint(performance.now() - began)
-            return ours ? Effect.void : notOurs
+            return ours ? Effect.succeed(value) : notOurs
           }
         }
       )

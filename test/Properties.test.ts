@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, FastCheck as fc } from "effect"
 import { ResumeState, Snapshot } from "../src/index.js"
+import { toJson, walkJson } from "../src/internal/json.js"
 import { resumeState, workflowSnapshot as snapshot } from "../src/testing/Arbitraries.js"
 
 describe("properties", () => {
@@ -29,6 +30,39 @@ describe("properties", () => {
         expect(error.message.length).toBeGreaterThan(0)
       }
     }
+  })
+
+  // values a step may return: flat records and lists of scalars (toJson's shortcut), and everything
+  // that must leave it for the general walk (nesting, NaN, undefined, Dates, class instances, toJSON,
+  // a "__proto__" key, a getter that throws)
+  class Point {
+    constructor(readonly x: number) {}
+  }
+  // (fast-check prints a counterexample through its toStringMethod, not through the getter)
+  const throwing = Object.defineProperty({ a: 1, [fc.toStringMethod]: () => "{ a: 1, get b() { throw } }" }, "b", {
+    enumerable: true,
+    get: () => {
+      throw new Error("no")
+    }
+  })
+  const scalar = fc.oneof(fc.string(), fc.boolean(), fc.constant(null), fc.double(), fc.integer())
+  const odd = fc.oneof(
+    fc.constantFrom(undefined, NaN, Infinity, new Date(0), new Point(1), { toJSON: () => "t" }, throwing, 1n),
+    fc.constant(JSON.parse(`{"__proto__": {"x": 1}, "y": 2}`) as unknown)
+  )
+  const item = fc.oneof({ weight: 4, arbitrary: scalar }, { weight: 1, arbitrary: odd })
+  const stepValue = fc.oneof(
+    item,
+    fc.array(item),
+    fc.dictionary(fc.oneof(fc.string(), fc.constant("__proto__")), item),
+    fc.anything()
+  )
+
+  it.prop("toJson copies exactly as its general walk does, shortcut or not", [stepValue], ([value]) => {
+    const copy = toJson(value)
+    expect(copy).toStrictEqual(walkJson(value))
+    // a copy: never the caller's object, so a later change to it cannot change what was recorded
+    if (typeof value === "object" && value !== null) expect(copy.json === value).toBe(false)
   })
 
   const mutations: ReadonlyArray<readonly [string, (s: any) => void, string]> = [

@@ -6,6 +6,9 @@
  * An idle store writes a lone item at once, in the caller's own fiber (no queue, no fiber of its own:
  * a sequential run pays nothing for this). Items that queued up meanwhile are then written by a daemon
  * fiber, batch after batch, until none are left.
+ *
+ * A write once sent is not interrupted: its caller waits for its outcome (one statement), and the next
+ * writes wait for it to end, not for an interruption that may come before the database has answered.
  */
 import { Deferred, Effect, Exit, FiberId } from "effect"
 
@@ -43,20 +46,26 @@ export const groupCommit = <I, O, E>(options: {
     )
   })
 
-  // After the caller's own write: anything that queued meanwhile goes to a daemon, else the store is idle
-  const handOff = Effect.suspend(() => {
+  // After the caller's own write: anything that queued meanwhile goes to a daemon, else the store is idle.
+  // (In the caller's fiber, on every write: the outcome is passed on as it is, with no step of its own.)
+  const handOff = <A>(outcome: Effect.Effect<A, E>): Effect.Effect<A, E> => {
     if (queue.length === 0) {
       busy = false
-      return Effect.void
+      return outcome
     }
-    return Effect.asVoid(Effect.forkDaemon(drain))
-  })
+    return Effect.zipRight(Effect.forkDaemon(drain), outcome)
+  }
+  const alone = (item: I): Effect.Effect<O, E> =>
+    Effect.uninterruptible(Effect.matchCauseEffect(options.one(item), {
+      onFailure: (cause) => handOff(Effect.failCause(cause)),
+      onSuccess: (value) => handOff(Effect.succeed(value))
+    }))
 
   return (item) =>
     Effect.suspend(() => {
       if (!busy) {
         busy = true
-        return Effect.ensuring(options.one(item), handOff)
+        return alone(item)
       }
       const done = Deferred.unsafeMake<O, E>(FiberId.none)
       queue.push({ item, done })

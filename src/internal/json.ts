@@ -44,6 +44,41 @@ export const deeperThan = (u: unknown, limit: number): boolean => {
 
 const noIssues: ReadonlyArray<LossyIssue> = []
 
+const isPlainScalar = (v: unknown): boolean =>
+  typeof v === "string" || typeof v === "boolean" || v === null || (typeof v === "number" && Number.isFinite(v))
+
+/**
+ * The copy of a scalar, or of a plain object or array holding scalars only (most step values), made
+ * without the general walk's bookkeeping (a path, a cycle set, closures); undefined for anything else,
+ * which the general walk copies.
+ */
+const flatCopy = (value: unknown): JsonValue | undefined => {
+  if (typeof value !== "object" || value === null) return isPlainScalar(value) ? value as JsonValue : undefined
+  try {
+    if (typeof (value as { toJSON?: unknown }).toJSON === "function") return undefined
+    if (Array.isArray(value)) {
+      const out = new Array<JsonValue>(value.length)
+      for (let i = 0; i < value.length; i++) {
+        const item: unknown = value[i]
+        if (!isPlainScalar(item)) return undefined
+        out[i] = item as JsonValue
+      }
+      return out
+    }
+    if (Object.getPrototypeOf(value) !== Object.prototype) return undefined
+    const out: Record<string, JsonValue> = {}
+    for (const key of Object.keys(value)) {
+      const item: unknown = (value as Record<string, unknown>)[key]
+      if (!isPlainScalar(item)) return undefined
+      setOwn(out, key, item as JsonValue)
+    }
+    return out
+  } catch {
+    // a getter (or a proxy's trap) that threw: the general walk reports it
+    return undefined
+  }
+}
+
 /**
  * Copies a value into plain JSON in one pass, the way `JSON.stringify` would see it, and records every
  * place where that copy is not faithful: `non-json` (Date, Map, class instances, BigInt, undefined, NaN,
@@ -51,6 +86,12 @@ const noIssues: ReadonlyArray<LossyIssue> = []
  * The copy detaches the recorded value from the caller's object, so later mutation cannot change history.
  */
 export const toJson = (value: unknown): JsonCopy => {
+  const flat = flatCopy(value)
+  return flat === undefined ? walkJson(value) : { json: flat, issues: noIssues }
+}
+
+/** `toJson`'s general walk, for any value (exported for the test that `toJson`'s shortcut copies alike). */
+export const walkJson = (value: unknown): JsonCopy => {
   let issues: Array<LossyIssue> | undefined
   let depth = 0
   let tooDeep = false

@@ -2,7 +2,7 @@
  * The step cache: a step with a recorded outcome replays it, otherwise it executes and its outcome is
  * recorded. This is the per-step hot path: no Schema is built here, and nothing is copied but the value.
  */
-import { Cause, Effect, Either, Exit, Option, type Schema, type Tracer } from "effect"
+import { Cause, Effect, Either, Option, type Schema, type Tracer } from "effect"
 import type * as ResumeState from "../ResumeState.js"
 import type * as Snapshot from "../Snapshot.js"
 import { WorkflowEvent } from "../WorkflowEvent.js"
@@ -31,9 +31,12 @@ export interface RunContext {
   readonly visits: Map<string, Visit>
   readonly retryFailed: boolean
   readonly emit: ((event: WorkflowEvent) => Effect.Effect<void>) | undefined
-  /** Called after each newly recorded outcome; runDurable saves here. */
+  /**
+   * Called after each newly recorded outcome; runDurable saves here. It succeeds with `value` (the
+   * step's own, passed through: no further step of the fiber to put it back).
+   */
   readonly onRecorded:
-    | ((key: string, entry: ResumeState.ResumeStateEntry, durationMs: number) => Effect.Effect<void>)
+    | (<V>(key: string, entry: ResumeState.ResumeStateEntry, durationMs: number, value: V) => Effect.Effect<V>)
     | undefined
   /** The run's spans and counts; absent when telemetry is switched off (and in the Promise API's runs). */
   readonly telemetry?: RunTelemetry | undefined
@@ -308,36 +311,39 @@ const execute = <A, E, R>(
 ): Effect.Effect<A, E | StepFailure, R> => {
   const id = visit.id
   visit.state = "running"
-  // the event is built only when there is a handler to emit it to
-  const record = (entry: ResumeState.ResumeStateEntry, event: () => WorkflowEvent, durationMs: number): Effect.Effect<void> => {
+  // Records the entry, then succeeds with `value`; the event is built only when there is a handler to emit it to
+  const record = <V>(entry: ResumeState.ResumeStateEntry, event: () => WorkflowEvent, durationMs: number, value: V): Effect.Effect<V> => {
     run.steps.set(key, entry)
-    const saved = run.onRecorded === undefined ? Effect.void : run.onRecorded(key, entry, durationMs)
-    return run.emit === undefined ? saved : Effect.zipRight(saved, run.emit(event()))
+    const emit = run.emit
+    if (emit === undefined) return run.onRecorded === undefined ? Effect.succeed(value) : run.onRecorded(key, entry, durationMs, value)
+    const saved = run.onRecorded === undefined ? Effect.void : run.onRecorded(key, entry, durationMs, undefined)
+    return Effect.as(Effect.zipRight(saved, emit(event())), value)
   }
   const unrecorded = (error: StepCodecError, durationMs: number): Effect.Effect<never, StepCodecError> =>
     run.emit === undefined
       ? Effect.fail(error)
       : Effect.zipRight(run.emit(stepError(run, id, key, false, durationMs, error, undefined)), Effect.fail(error))
   const started = performance.now()
-  const settle = (exit: Exit.Exit<A, E>): Effect.Effect<A, E | StepFailure> => {
+  // every end but a recorded success lets a retry of this same step run it again
+  const succeeded = (value: A): Effect.Effect<A, E | StepFailure> => {
     const durationMs = performance.now() - started
-    // every end but a recorded success lets a retry of this same step run it again
     visit.state = "failed"
-    if (Exit.isSuccess(exit)) {
-      const encoded = encodeWith(options?.success, exit.value)
-      if ("failure" in encoded) return unrecorded(codecError("Encode", id, key, encoded.failure, exit.value), durationMs)
-      visit.state = "succeeded"
-      const entry = succeededEntry(id, key, encoded.copy)
-      if (run.onRecorded === undefined && run.emit === undefined) {
-        // nothing to save or emit (a plain run): the value, without one more step for the fiber
-        run.steps.set(key, entry)
-        return Effect.succeed(exit.value)
-      }
-      const event = () =>
-        WorkflowEvent.StepComplete({ workflowName: run.workflowName, stepId: id, stepKey: key, cached: false, durationMs, entry })
-      return Effect.as(record(entry, event, durationMs), exit.value)
+    const encoded = encodeWith(options?.success, value)
+    if ("failure" in encoded) return unrecorded(codecError("Encode", id, key, encoded.failure, value), durationMs)
+    visit.state = "succeeded"
+    const entry = succeededEntry(id, key, encoded.copy)
+    if (run.emit === undefined) {
+      // every step of a run without a handler: no event, and the value passed on as it is
+      run.steps.set(key, entry)
+      return run.onRecorded === undefined ? Effect.succeed(value) : run.onRecorded(key, entry, durationMs, value)
     }
-    const cause = exit.cause
+    const event = () =>
+      WorkflowEvent.StepComplete({ workflowName: run.workflowName, stepId: id, stepKey: key, cached: false, durationMs, entry })
+    return record(entry, event, durationMs, value)
+  }
+  const failed = (cause: Cause.Cause<E>): Effect.Effect<A, E | StepFailure> => {
+    const durationMs = performance.now() - started
+    visit.state = "failed"
     // An interrupted step did not finish: it must run again on resume, so nothing is recorded.
     if (Cause.isInterruptedOnly(cause)) {
       return run.emit === undefined
@@ -353,22 +359,24 @@ const execute = <A, E, R>(
         return unrecorded(codecError("Encode", id, key, encoded.failure, error), durationMs)
       }
       const entry = failedEntry(id, key, error, encoded.copy)
-      return Effect.zipRight(record(entry, () => stepError(run, id, key, false, durationMs, error, entry), durationMs), Effect.failCause(cause))
+      return Effect.zipRight(
+        record(entry, () => stepError(run, id, key, false, durationMs, error, entry), durationMs, undefined),
+        Effect.failCause(cause)
+      )
     }
     const defect = Cause.squash(cause)
     const entry = defectEntry(id, defect)
-    return Effect.zipRight(record(entry, () => stepError(run, id, key, false, durationMs, defect, entry), durationMs), Effect.failCause(cause))
+    return Effect.zipRight(
+      record(entry, () => stepError(run, id, key, false, durationMs, defect, entry), durationMs, undefined),
+      Effect.failCause(cause)
+    )
   }
   // as Effect.flatMap(Effect.exit(effect), settle), in one step of the fiber instead of three
-  const match = (effect: Effect.Effect<A, E, R>) =>
-    Effect.matchCauseEffect(effect, {
-      onFailure: (cause) => settle(Exit.failCause(cause)),
-      onSuccess: (value) => settle(Exit.succeed(value))
-    })
+  const match = (effect: Effect.Effect<A, E, R>) => Effect.matchCauseEffect(effect, { onFailure: failed, onSuccess: succeeded })
   // A durable run records what a step did even when interrupted just after it: the step's effect stays
   // interruptible, the recording of its outcome does not (else the next owner runs it again). There
-  // `settle` sees every end of the attempt. In a plain run an interruption skips it: a finalizer marks
-  // the visit failed then.
+  // `succeeded` / `failed` see every end of the attempt. In a plain run an interruption skips them: a
+  // finalizer marks the visit failed then.
   const attempt = run.onRecorded === undefined
     ? Effect.ensuring(match(effect), Effect.sync(() => {
       if (visit.state === "running") visit.state = "failed"

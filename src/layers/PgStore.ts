@@ -206,7 +206,7 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
       return query
     }
     const rowsOf = (result: QueryResult) => result.rows
-    const countOf = (result: QueryResult) => result.rowCount ?? 0
+    const changedAny = (result: QueryResult) => (result.rowCount ?? 0) > 0
     const settle = <A>(resume: (effect: Effect.Effect<A, SqlError>) => void, pick: (result: QueryResult) => A): QueryCallback =>
     (error, result) =>
       resume(
@@ -290,8 +290,8 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
       (name: string, text: string, values: ReadonlyArray<unknown>, onLane: "checkpoint" | undefined) =>
         execute(name, text, values, onLane, rowsOf),
       {
-        changes: (name: string, text: string, values: ReadonlyArray<unknown>, onLane: "checkpoint" | undefined) =>
-          execute(name, text, values, onLane, countOf),
+        changed: (name: string, text: string, values: ReadonlyArray<unknown>, onLane: "checkpoint" | undefined) =>
+          execute(name, text, values, onLane, changedAny),
         listen
       }
     )

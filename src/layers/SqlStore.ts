@@ -73,16 +73,16 @@ export interface PreparedExecutor {
     viaClient: () => Effect.Effect<ReadonlyArray<any>, SqlError.SqlError>
   ): Effect.Effect<ReadonlyArray<any>, SqlError.SqlError>
   /**
-   * As a call, for a write whose one result is how many rows it changed: the driver's count (node-pg's
-   * rowCount, SQLite's changes), where `RETURNING` would cost a row description and a row to parse.
+   * As a call, for a write whose one result is whether it changed a row: from the driver's count
+   * (node-pg's rowCount, SQLite's changes), where `RETURNING` would cost a row description and a row to parse.
    */
-  readonly changes: (
+  readonly changed: (
     name: string,
     text: string,
     params: ReadonlyArray<unknown>,
     lane: "checkpoint" | undefined,
-    viaClient: () => Effect.Effect<number, SqlError.SqlError>
-  ) => Effect.Effect<number, SqlError.SqlError>
+    viaClient: () => Effect.Effect<boolean, SqlError.SqlError>
+  ) => Effect.Effect<boolean, SqlError.SqlError>
   /** Run once the store's tables exist, as the store is built: what the executor opens ahead of its first statement. */
   readonly ready?: Effect.Effect<void> | undefined
   /** Postgres: the payloads NOTIFY sends on `channel`, on a connection of the executor's own. */
@@ -155,12 +155,12 @@ const prepareChanged = (sql: SqlClient.SqlClient, pg: boolean, text: string, exe
   const { compiled, valuesOf } = compile(pg, text)
   const returning = `${compiled} RETURNING 1 AS ok`
   const viaClient = (values: ReadonlyArray<unknown>) =>
-    Effect.withTracerEnabled(Effect.map(sql.unsafe(returning, values), (rows) => rows.length), false)
-  if (executor === undefined) return (params: Params) => Effect.map(viaClient(valuesOf(params)), (n) => n > 0)
+    Effect.withTracerEnabled(Effect.map(sql.unsafe(returning, values), (rows) => rows.length > 0), false)
+  if (executor === undefined) return (params: Params) => viaClient(valuesOf(params))
   const name = statementName(compiled)
   return (params: Params): Effect.Effect<boolean, SqlError.SqlError> => {
     const values = valuesOf(params)
-    return Effect.map(executor.changes(name, compiled, values, lane, () => viaClient(values)), (n) => n > 0)
+    return executor.changed(name, compiled, values, lane, () => viaClient(values))
   }
 }
 
@@ -327,12 +327,18 @@ export const make = (
       attempt: c.attempt,
       leaseMs: c.leaseMs
     })
-    const groupedCheckpoint = groupCommit<Checkpoint, boolean, SqlError.SqlError>({
+    const checkpointError = queryError("checkpoint")
+    // Errors become StoreErrors here, in the failure handler a new key's statement has anyway: one
+    // handler per checkpoint instead of two (every step pays each one)
+    const groupedCheckpoint = groupCommit<Checkpoint, boolean, StoreError>({
       one: (c) => {
         const params = checkpointParams(c)
-        if (c.fresh !== true) return stepAgain(c)(params)
-        // the key was there after all (the engine's view of the run is its own): replace it
-        return Effect.catchIf(newStep(c)(params), isUniqueViolation, () => stepAgain(c)(params))
+        if (c.fresh !== true) return Effect.mapError(stepAgain(c)(params), checkpointError)
+        return Effect.catchAll(newStep(c)(params), (error) =>
+          isUniqueViolation(error)
+            // the key was there after all (the engine's view of the run is its own): replace it
+            ? Effect.mapError(stepAgain(c)(params), checkpointError)
+            : Effect.fail(checkpointError(error)))
       },
       many: (batch) => {
         // a key written twice in one batch (a retried step) would be one row touched twice: the last wins
@@ -344,10 +350,13 @@ export const make = (
           const p = checkpointParams(c)
           for (const column of checkpointColumns) params[`${column}${i}`] = p[column] ?? null
         })
-        return Effect.map(checkpointMany(unique.length)<{ run_id: string; step_key: string; owner: string }>(params), (rows) => {
-          const written = new Set(rows.map((row) => JSON.stringify([row.run_id, row.step_key, row.owner])))
-          return batch.map((c) => written.has(JSON.stringify([c.id, c.key, c.owner])))
-        })
+        return checkpointMany(unique.length)<{ run_id: string; step_key: string; owner: string }>(params).pipe(
+          Effect.map((rows) => {
+            const written = new Set(rows.map((row) => JSON.stringify([row.run_id, row.step_key, row.owner])))
+            return batch.map((c) => written.has(JSON.stringify([c.id, c.key, c.owner])))
+          }),
+          Effect.mapError(checkpointError)
+        )
       },
       // 8 parameters per checkpoint: far below SQLite's 32766 and Postgres' 65535
       maxBatch: 200
@@ -466,7 +475,7 @@ export const make = (
           Effect.map(([row]) => row === undefined ? Option.none() : Option.some(Number(row.attempts))),
           Effect.mapError(queryError("claim"))
         ),
-      checkpoint: (c) => Effect.mapError(groupedCheckpoint(c), queryError("checkpoint")),
+      checkpoint: groupedCheckpoint,
       renew: (id, owner, leaseMs) => renew({ id, owner, leaseMs }).pipe(Effect.mapError(queryError("renew"))),
       finish: (id, owner, status, output) =>
         finish({ id, owner, status, output }).pipe(Effect.mapError(queryError("finish"))),

@@ -98,8 +98,8 @@ export const make = (
         statement.run(...values)
         return []
       })
-    const changes: PreparedExecutor["changes"] = (_name, text, values, _lane, viaClient) =>
-      execute(text, viaClient, (statement) => statement.run(...values).changes)
+    const changed: PreparedExecutor["changed"] = (_name, text, values, _lane, viaClient) =>
+      execute(text, viaClient, (statement) => statement.run(...values).changes > 0)
     // a connection that cannot open now opens at the first statement instead, which reports why
-    return Object.assign(rows, { changes, ready: Effect.sync(() => void open()).pipe(Effect.catchAllDefect(() => Effect.void)) })
+    return Object.assign(rows, { changed, ready: Effect.sync(() => void open()).pipe(Effect.catchAllDefect(() => Effect.void)) })
   })

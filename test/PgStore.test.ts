@@ -329,6 +329,56 @@ describe("PgStore", () => {
       expect(new Set(checkpoints.map((s) => s.name)).size).toBe(1)
     }))
 
+  it.scopedLive("a connection has one statement at a time: runs ending while others checkpoint queue none on node-pg's own queue", () =>
+    Effect.gen(function*() {
+      // node-pg as the store loads it; queueing a second query on a busy connection is deprecated (pg@9 removes it)
+      const pg = createRequire(createRequire(import.meta.url).resolve("@effect/sql-pg"))("pg") as {
+        readonly Client: { readonly prototype: { query: (...args: Array<unknown>) => unknown } }
+      }
+      const outstanding = new WeakMap<object, number>()
+      let most = 0
+      const query = pg.Client.prototype.query
+      yield* Effect.acquireRelease(
+        Effect.sync(() => {
+          pg.Client.prototype.query = function(this: object, ...args: Array<unknown>) {
+            const now = (outstanding.get(this) ?? 0) + 1
+            outstanding.set(this, now)
+            most = Math.max(most, now)
+            const done = () => outstanding.set(this, (outstanding.get(this) ?? 1) - 1)
+            // a callback as the last argument, or on a Query object (the store's checkpoints), or a promise
+            const last = args.length - 1
+            const config = args[0] as { callback?: unknown; submit?: unknown } | null
+            if (typeof args[last] === "function") {
+              const callback = args[last] as (...xs: Array<unknown>) => unknown
+              args[last] = (...xs: Array<unknown>) => (done(), callback(...xs))
+            } else if (typeof config?.submit === "function" && typeof config.callback === "function") {
+              const callback = config.callback as (...xs: Array<unknown>) => unknown
+              config.callback = (...xs: Array<unknown>) => (done(), callback(...xs))
+            } else {
+              const result = query.apply(this, args) as Promise<unknown>
+              result.then(done, done)
+              return result
+            }
+            return query.apply(this, args)
+          }
+        }),
+        () => Effect.sync(() => (pg.Client.prototype.query = query))
+      )
+      const store = yield* build(PgStore.layer({ url, table: "one_at_a_time" }))
+      const wf = Workflow.make("one-at-a-time", Effect.gen(function*() {
+        let total = 0
+        for (let i = 0; i < 5; i++) total += yield* Workflow.step(`s${i}`, Effect.succeed(i))
+        return total
+      }))
+      const results = yield* Effect.forEach(
+        Array.from({ length: 30 }, (_, i) => i),
+        (i) => Workflow.runDurable(wf, { id: `one-${i}` }),
+        { concurrency: "unbounded" }
+      ).pipe(Effect.provideService(SnapshotStore, store))
+      expect(results).toEqual(Array.from({ length: 30 }, () => 10))
+      expect(most).toBe(1)
+    }))
+
   it.scopedLive("the checkpoints' connection, lent again and again by a one-connection pool, gains no listener per loan", () =>
     Effect.gen(function*() {
       // Node warns once an emitter holds more than 10 listeners of one event

@@ -157,6 +157,17 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
       }
     }
     let laneClient: PoolClient | undefined
+    // One statement at a time on the lane: group commit sends one checkpoint at a time, but a run's end
+    // (or a lone checkpoint while a batch is in flight) may come meanwhile. node-pg would queue it on the
+    // connection itself, which it deprecates (pg@9 removes it); here it waits for the one in flight, then
+    // goes to the lane as it is then (a new connection, if the last one was dropped on an error).
+    let laneBusy = false
+    const laneWaiting: Array<() => void> = []
+    const laneNext = () => {
+      const next = laneWaiting.shift()
+      if (next === undefined) laneBusy = false
+      else next()
+    }
     // The lane's listener, put on a connection once, the first time the lane takes it, and left there: an
     // error the connection emits later (back in the pool, or after the lane dropped it) must never go
     // unheard, and the pool lends one connection to the lane again and again (a listener per loan
@@ -227,24 +238,37 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
           return resume(Effect.fail(new SqlError({ cause: new Error("the pool is closed"), message: "Failed to acquire connection" })))
         }
         if (onLane !== "checkpoint") return pool.query({ name, text, values }, settle(resume, pick))
-        const current = lane ?? takeLane(pool)
         inFlight++
         // (returns nothing: what the registration returns, Effect.async takes for its canceler)
-        const send = (client: PoolClient): void => {
-          client.query(namedQuery(name, text, values, (error, result) => {
+        const onLaneNow = (): void => {
+          laneBusy = true
+          const pool = open
+          if (pool === undefined) {
             inFlight--
-            if (error !== undefined && error !== null && lane === current) closeLane(error)
-            idleSoon()
-            settle(resume, pick)(error, result)
-          }))
+            laneNext()
+            return resume(Effect.fail(new SqlError({ cause: new Error("the pool is closed"), message: "Failed to acquire connection" })))
+          }
+          const current = lane ?? takeLane(pool)
+          const send = (client: PoolClient): void => {
+            client.query(namedQuery(name, text, values, (error, result) => {
+              inFlight--
+              if (error !== undefined && error !== null && lane === current) closeLane(error)
+              idleSoon()
+              laneNext()
+              settle(resume, pick)(error, result)
+            }))
+          }
+          // the lane's connection at hand (every checkpoint but the first after a pause): sent at once
+          if (laneClient !== undefined && lane === current) return send(laneClient)
+          current.then(send, (error: unknown) => {
+            inFlight--
+            if (lane === current) lane = undefined
+            laneNext()
+            resume(Effect.fail(new SqlError({ cause: error, message: "Failed to acquire connection" })))
+          })
         }
-        // the lane's connection at hand (every checkpoint but the first after a pause): sent at once
-        if (laneClient !== undefined && lane === current) return send(laneClient)
-        current.then(send, (error: unknown) => {
-          inFlight--
-          if (lane === current) lane = undefined
-          resume(Effect.fail(new SqlError({ cause: error, message: "Failed to acquire connection" })))
-        })
+        if (laneBusy) laneWaiting.push(onLaneNow)
+        else onLaneNow()
       })
     // The workers' wakeups: LISTEN on a connection of this pool, checked out for as long as the stream
     // runs, then closed (not returned: its LISTEN would go with it to the next user). @effect/sql-pg's own

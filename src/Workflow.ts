@@ -568,7 +568,6 @@ const claimedExecution = <A, E, R, I>(
 
     const loaded = claimed.existed ? yield* store.loadSteps(id) : ResumeState.empty
     const steps = new Map(loaded.steps)
-    const known = new Set(steps.keys())
     let position = steps.size
 
     // Set once the run can no longer write: every later checkpoint fails at once, writing nothing, and
@@ -592,14 +591,10 @@ const claimedExecution = <A, E, R, I>(
       Effect.zipRight(halt(error), Effect.die(new CheckpointFailed({ error })))
     const notOurs = Effect.matchEffect(whyNotOurs, { onFailure: checkpointFailed, onSuccess: checkpointFailed })
 
-    const onRecorded = <V>(key: string, entry: ResumeState.ResumeStateEntry, durationMs: number, value: V): Effect.Effect<V> => {
+    // `fresh`: the step recorder's word that `steps` had no outcome under the key (the run's view of the store)
+    const onRecorded = <V>(key: string, entry: ResumeState.ResumeStateEntry, fresh: boolean, durationMs: number, value: V): Effect.Effect<V> => {
       if (stopped !== undefined) return Effect.die(new CheckpointFailed({ error: stopped }))
-      let at = 0
-      const fresh = !known.has(key)
-      if (fresh) {
-        known.add(key)
-        at = ++position
-      }
+      const at = fresh ? ++position : 0
       const began = performance.now()
       const renew = began - renewedAt >= halfLease
       if (renew) renewedAt = began

@@ -32,11 +32,12 @@ export interface RunContext {
   readonly retryFailed: boolean
   readonly emit: ((event: WorkflowEvent) => Effect.Effect<void>) | undefined
   /**
-   * Called after each newly recorded outcome; runDurable saves here. It succeeds with `value` (the
+   * Called after each newly recorded outcome; runDurable saves here. `fresh`: the key had no outcome
+   * in `steps` before (neither loaded nor recorded earlier in this run). It succeeds with `value` (the
    * step's own, passed through: no further step of the fiber to put it back).
    */
   readonly onRecorded:
-    | (<V>(key: string, entry: ResumeState.ResumeStateEntry, durationMs: number, value: V) => Effect.Effect<V>)
+    | (<V>(key: string, entry: ResumeState.ResumeStateEntry, fresh: boolean, durationMs: number, value: V) => Effect.Effect<V>)
     | undefined
   /** The run's spans and counts; absent when telemetry is switched off (and in the Promise API's runs). */
   readonly telemetry?: RunTelemetry | undefined
@@ -232,9 +233,14 @@ export const replay = <A, E>(
   let outcome: Effect.Effect<A, E | StepFailure>
   let event: WorkflowEvent
   if (result.ok) {
-    const value = decodeRecorded(options?.success, result.value, id, key)
-    if (value._tag === "Left") return Effect.fail(value.left)
-    outcome = Effect.succeed(value.right as A)
+    const schema = options?.success
+    if (schema === undefined) {
+      outcome = Effect.succeed(result.value as A)
+    } else {
+      const value = decodeRecorded(schema, result.value, id, key)
+      if (value._tag === "Left") return Effect.fail(value.left)
+      outcome = Effect.succeed(value.right as A)
+    }
     // the hot path of a resumed run: no event is built when nobody listens
     if (run.emit === undefined) return outcome
     event = WorkflowEvent.StepComplete({ workflowName: run.workflowName, stepId: id, stepKey: key, cached: true, durationMs: 0, entry })
@@ -313,10 +319,11 @@ const execute = <A, E, R>(
   visit.state = "running"
   // Records the entry, then succeeds with `value`; the event is built only when there is a handler to emit it to
   const record = <V>(entry: ResumeState.ResumeStateEntry, event: () => WorkflowEvent, durationMs: number, value: V): Effect.Effect<V> => {
+    const fresh = !run.steps.has(key)
     run.steps.set(key, entry)
     const emit = run.emit
-    if (emit === undefined) return run.onRecorded === undefined ? Effect.succeed(value) : run.onRecorded(key, entry, durationMs, value)
-    const saved = run.onRecorded === undefined ? Effect.void : run.onRecorded(key, entry, durationMs, undefined)
+    if (emit === undefined) return run.onRecorded === undefined ? Effect.succeed(value) : run.onRecorded(key, entry, fresh, durationMs, value)
+    const saved = run.onRecorded === undefined ? Effect.void : run.onRecorded(key, entry, fresh, durationMs, undefined)
     return Effect.as(Effect.zipRight(saved, emit(event())), value)
   }
   const unrecorded = (error: StepCodecError, durationMs: number): Effect.Effect<never, StepCodecError> =>
@@ -334,8 +341,9 @@ const execute = <A, E, R>(
     const entry = succeededEntry(id, key, encoded.copy)
     if (run.emit === undefined) {
       // every step of a run without a handler: no event, and the value passed on as it is
+      const fresh = !run.steps.has(key)
       run.steps.set(key, entry)
-      return run.onRecorded === undefined ? Effect.succeed(value) : run.onRecorded(key, entry, durationMs, value)
+      return run.onRecorded === undefined ? Effect.succeed(value) : run.onRecorded(key, entry, fresh, durationMs, value)
     }
     const event = () =>
       WorkflowEvent.StepComplete({ workflowName: run.workflowName, stepId: id, stepKey: key, cached: false, durationMs, entry })

@@ -10,6 +10,7 @@
  * cancel) serves `Workflow.runDurable`; one that cannot (a five-method adapter) serves `save` / `load` only.
  */
 import { Context, Duration, Effect, Either, Layer, Option, ParseResult, Schema, Stream } from "effect"
+import { markFresh } from "./internal/freshState.js"
 import { keyedLock } from "./internal/keyedLock.js"
 import { checkEntries, decodeSteps, decodeStored, fromStoredJson, loneSurrogate, normalizeStored, type StoredJson, withSteps } from "./internal/stored.js"
 import * as ResumeState from "./ResumeState.js"
@@ -708,7 +709,7 @@ export const make = (backend: Backend, options: { readonly prefix?: string | und
           if (Option.isNone(loaded)) return Effect.succeed(ResumeState.empty)
           const value = loaded.value
           if (value instanceof LoadedWithSteps && (value.head === undefined || value.head === null)) {
-            return Effect.map(decodeSteps(id, value.steps), ResumeState.make)
+            return Effect.map(decodeSteps(id, value.steps), (entries) => markFresh(ResumeState.make(entries)))
           }
           return Effect.map(fromLoaded(id, value), toResumeState)
         }),

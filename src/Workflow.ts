@@ -13,6 +13,7 @@ import {
   runTelemetry,
   type StepOptions
 } from "./internal/stepCache.js"
+import { takeFresh } from "./internal/freshState.js"
 import { encodeInput, encodeOutcome, replayOutcome } from "./internal/runOutput.js"
 import { describeIssues } from "./internal/issues.js"
 import { isPlainOkEntry } from "./internal/plainEntry.js"
@@ -567,7 +568,7 @@ const claimedExecution = <A, E, R, I>(
     const halfLease = leaseMs / 2
 
     const loaded = claimed.existed ? yield* store.loadSteps(id) : ResumeState.empty
-    const steps = new Map(loaded.steps)
+    const steps = takeFresh(loaded) ?? new Map(loaded.steps)
     let position = steps.size
 
     // Set once the run can no longer write: every later checkpoint fails at once, writing nothing, and

@@ -162,9 +162,11 @@ export const decodeSteps = (
   steps: ReadonlyArray<readonly [string, unknown]>
 ): Either.Either<Array<readonly [string, ResumeState.ResumeStateEntry]>, StoreError> => {
   const entries: Array<readonly [string, ResumeState.ResumeStateEntry]> = []
-  for (const [key, json] of steps) {
+  for (const step of steps) {
+    const [key, json] = step
     if (isPlainOkEntry(json, true)) {
-      entries.push([key, json as ResumeState.ResumeStateEntry])
+      // the pair as it came: the entry is the parsed value itself
+      entries.push(step as readonly [string, ResumeState.ResumeStateEntry])
       continue
     }
     const entry = ResumeState.decodeEntry(json)

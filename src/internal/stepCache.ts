@@ -379,7 +379,7 @@ const execute = <A, E, R>(
       Effect.failCause(cause)
     )
   }
-  // as Effect.flatMap(Effect.exit(effect), settle), in one step of the fiber instead of three
+  // as Effect.flatMap(Effect.exit(effect), ...), in one step of the fiber instead of three
   const match = (effect: Effect.Effect<A, E, R>) => Effect.matchCauseEffect(effect, { onFailure: failed, onSuccess: succeeded })
   // A durable run records what a step did even when interrupted just after it: the step's effect stays
   // interruptible, the recording of its outcome does not (else the next owner runs it again). There

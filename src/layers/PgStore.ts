@@ -242,13 +242,14 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
         // (returns nothing: what the registration returns, Effect.async takes for its canceler)
         const onLaneNow = (): void => {
           laneBusy = true
-          const pool = open
-          if (pool === undefined) {
+          // (the pool as it is now: a statement that waited may find the store closed meanwhile)
+          const poolNow = open
+          if (poolNow === undefined) {
             inFlight--
             laneNext()
             return resume(Effect.fail(new SqlError({ cause: new Error("the pool is closed"), message: "Failed to acquire connection" })))
           }
-          const current = lane ?? takeLane(pool)
+          const current = lane ?? takeLane(poolNow)
           const send = (client: PoolClient): void => {
             client.query(namedQuery(name, text, values, (error, result) => {
               inFlight--

@@ -29,13 +29,19 @@ const until = (condition: Effect.Effect<boolean>) =>
     Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => new Error("the write never started") })
   )
 
+// A recorder whose first write (of 1) is in flight, waiting at its gate
+const firstWriteInFlight = Effect.gen(function*() {
+  const store = recorder()
+  yield* Effect.addFinalizer(() => store.openAll)
+  const first = yield* Effect.fork(store.write(1))
+  yield* until(Effect.map(store.gateCount, (n) => n === 1))
+  return { ...store, first }
+})
+
 describe("groupCommit", () => {
   it.scopedLive("writes arriving while one is in flight go together, in batches of at most maxBatch, each caller getting its own result", () =>
     Effect.gen(function*() {
-      const { write, writes, open, gateCount, openAll } = recorder()
-      yield* Effect.addFinalizer(() => openAll)
-      const first = yield* Effect.fork(write(1))
-      yield* until(Effect.map(gateCount, (n) => n === 1))
+      const { write, writes, open, gateCount, first } = yield* firstWriteInFlight
       const rest = yield* Effect.fork(Effect.all([2, 3, 4, 5].map(write), { concurrency: "unbounded" }))
       // (time for the four to find the store busy and queue)
       yield* Effect.sleep("20 millis")
@@ -51,10 +57,7 @@ describe("groupCommit", () => {
 
   it.scopedLive("a caller interrupted while its write is in flight waits for the write, and the next write goes alone", () =>
     Effect.gen(function*() {
-      const { write, writes, open, gateCount, openAll } = recorder()
-      yield* Effect.addFinalizer(() => openAll)
-      const first = yield* Effect.fork(write(1))
-      yield* until(Effect.map(gateCount, (n) => n === 1))
+      const { write, writes, open, gateCount, first } = yield* firstWriteInFlight
       // the interruption returns only once the write it waits on has ended
       const interrupting = yield* Effect.fork(Fiber.interrupt(first))
       yield* Effect.sleep("20 millis")

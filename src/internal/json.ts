@@ -50,7 +50,8 @@ const isPlainScalar = (v: unknown): boolean =>
 /**
  * The copy of a scalar, or of a plain object or array holding scalars only (most step values), made
  * without the general walk's bookkeeping (a path, a cycle set, closures); undefined for anything else,
- * which the general walk copies.
+ * which the general walk copies. (So a getter on a plain object that turns out not to be flat is read
+ * twice, once here and once by the walk: the copy is still what the walk saw.)
  */
 const flatCopy = (value: unknown): JsonValue | undefined => {
   if (typeof value !== "object" || value === null) return isPlainScalar(value) ? value as JsonValue : undefined

@@ -317,14 +317,18 @@ const execute = <A, E, R>(
 ): Effect.Effect<A, E | StepFailure, R> => {
   const id = visit.id
   visit.state = "running"
-  // Records the entry, then succeeds with `value`; the event is built only when there is a handler to emit it to
-  const record = <V>(entry: ResumeState.ResumeStateEntry, event: () => WorkflowEvent, durationMs: number, value: V): Effect.Effect<V> => {
+  // Records the entry (and checkpoints it, in a durable run), then succeeds with `value`
+  const save = <V>(entry: ResumeState.ResumeStateEntry, durationMs: number, value: V): Effect.Effect<V> => {
     const fresh = !run.steps.has(key)
     run.steps.set(key, entry)
+    return run.onRecorded === undefined ? Effect.succeed(value) : run.onRecorded(key, entry, fresh, durationMs, value)
+  }
+  // As `save`, then the event, built only when there is a handler to emit it to
+  const record = <V>(entry: ResumeState.ResumeStateEntry, event: () => WorkflowEvent, durationMs: number, value: V): Effect.Effect<V> => {
     const emit = run.emit
-    if (emit === undefined) return run.onRecorded === undefined ? Effect.succeed(value) : run.onRecorded(key, entry, fresh, durationMs, value)
-    const saved = run.onRecorded === undefined ? Effect.void : run.onRecorded(key, entry, fresh, durationMs, undefined)
-    return Effect.as(Effect.zipRight(saved, emit(event())), value)
+    return emit === undefined
+      ? save(entry, durationMs, value)
+      : Effect.as(Effect.zipRight(save(entry, durationMs, undefined), emit(event())), value)
   }
   const unrecorded = (error: StepCodecError, durationMs: number): Effect.Effect<never, StepCodecError> =>
     run.emit === undefined
@@ -339,12 +343,8 @@ const execute = <A, E, R>(
     if ("failure" in encoded) return unrecorded(codecError("Encode", id, key, encoded.failure, value), durationMs)
     visit.state = "succeeded"
     const entry = succeededEntry(id, key, encoded.copy)
-    if (run.emit === undefined) {
-      // every step of a run without a handler: no event, and the value passed on as it is
-      const fresh = !run.steps.has(key)
-      run.steps.set(key, entry)
-      return run.onRecorded === undefined ? Effect.succeed(value) : run.onRecorded(key, entry, fresh, durationMs, value)
-    }
+    // every step of a run without a handler: no event (nor a closure to build one), the value passed on as it is
+    if (run.emit === undefined) return save(entry, durationMs, value)
     const event = () =>
       WorkflowEvent.StepComplete({ workflowName: run.workflowName, stepId: id, stepKey: key, cached: false, durationMs, entry })
     return record(entry, event, durationMs, value)

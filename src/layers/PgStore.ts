@@ -161,13 +161,9 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
     // (or a lone checkpoint while a batch is in flight) may come meanwhile. node-pg would queue it on the
     // connection itself, which it deprecates (pg@9 removes it); here it waits for the one in flight, then
     // goes to the lane as it is then (a new connection, if the last one was dropped on an error).
-    let laneBusy = false
+    // (the lane is busy exactly while `inFlight` counts a statement: the one sent, or being sent, and those waiting)
     const laneWaiting: Array<() => void> = []
-    const laneNext = () => {
-      const next = laneWaiting.shift()
-      if (next === undefined) laneBusy = false
-      else next()
-    }
+    const laneNext = () => laneWaiting.shift()?.()
     // The lane's listener, put on a connection once, the first time the lane takes it, and left there: an
     // error the connection emits later (back in the pool, or after the lane dropped it) must never go
     // unheard, and the pool lends one connection to the lane again and again (a listener per loan
@@ -216,6 +212,7 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
       query.name = name
       return query
     }
+    const poolClosed = () => new SqlError({ cause: new Error("the pool is closed"), message: "Failed to acquire connection" })
     const rowsOf = (result: QueryResult) => result.rows
     const changedAny = (result: QueryResult) => (result.rowCount ?? 0) > 0
     const settle = <A>(resume: (effect: Effect.Effect<A, SqlError>) => void, pick: (result: QueryResult) => A): QueryCallback =>
@@ -234,20 +231,18 @@ export const layer = (options: PgStoreOptions): Layer.Layer<SnapshotStore, Store
     ): Effect.Effect<A, SqlError> =>
       Effect.async((resume) => {
         const pool = open
-        if (pool === undefined) {
-          return resume(Effect.fail(new SqlError({ cause: new Error("the pool is closed"), message: "Failed to acquire connection" })))
-        }
+        if (pool === undefined) return resume(Effect.fail(poolClosed()))
         if (onLane !== "checkpoint") return pool.query({ name, text, values }, settle(resume, pick))
+        const laneBusy = inFlight > 0
         inFlight++
         // (returns nothing: what the registration returns, Effect.async takes for its canceler)
         const onLaneNow = (): void => {
-          laneBusy = true
           // (the pool as it is now: a statement that waited may find the store closed meanwhile)
           const poolNow = open
           if (poolNow === undefined) {
             inFlight--
             laneNext()
-            return resume(Effect.fail(new SqlError({ cause: new Error("the pool is closed"), message: "Failed to acquire connection" })))
+            return resume(Effect.fail(poolClosed()))
           }
           const current = lane ?? takeLane(poolNow)
           const send = (client: PoolClient): void => {

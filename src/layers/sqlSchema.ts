@@ -6,8 +6,8 @@
  * per step, keyed `(run_id, step_key)`, with its start and completion times, attempt and owner.
  *
  * Nothing a checkpoint updates on the run row (lease_until, updated_at, once half the lease has passed)
- * is indexed, so Postgres can update the row in place (a HOT update). Hence no (status, updated_at) index for `prune`:
- * it narrows by the status index and filters updated_at, off the run's path.
+ * is indexed, so Postgres can update the row in place (a HOT update). Hence no (status, updated_at)
+ * index for `prune`: it narrows by the status index and filters updated_at, off the run's path.
  */
 import { Migrator, SqlClient, type SqlError } from "@effect/sql"
 import { Cause, Data, Effect, Schedule } from "effect"

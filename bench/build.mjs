@@ -18,7 +18,7 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 const entries = process.argv.length > 2
   ? process.argv.slice(2)
   // (codec.ts is not bundled: it loads src/ twice through a module hook, under tsx)
-  : ["run.ts", "durable.ts", "durable-restart-child.ts", "throughput.ts", "workers.ts", "telemetry.ts"]
+  : ["run.ts", "durable.ts", "durable-restart-child.ts", "floors.ts", "throughput.ts", "workers.ts", "telemetry.ts"]
     .filter((entry) => fs.existsSync(path.join(here, entry)))
 
 await Promise.all(entries.map((entry) =>

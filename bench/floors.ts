@@ -1,0 +1,352 @@
+/**
+ * `npm run bench` (after durable.ts) / `node bench/build.mjs floors.ts && node bench/floors.built.mjs`:
+ * the least the durable-run goals of bench/durable-results.md leave room for, measured side by side in
+ * this one run, written to bench/floors-results.md. Nothing of the library's engine is timed here.
+ *
+ * 1. SQLite, at synchronous = NORMAL and FULL: a raw single-row INSERT (as durable.ts sends it) against
+ *    the step row the store must write, built up one requirement at a time: the row alone in the
+ *    store's own table definition (copied from a store's file), then with its times on the database
+ *    clock, then fenced by the run's owner, then with the store's lease trigger. Round-robin samples of
+ *    100 INSERTs each, each its own autocommit transaction.
+ * 2. Restart: in fresh processes, one SELECT + JSON.parse of 10,000 step rows (as durable.ts's raw
+ *    baseline), and the cold cost of an `Effect.gen` body that yields 10,000 times, each yield an
+ *    `Effect.succeed` of a Map lookup: what replaying an Effect body of 10,000 steps costs at the least,
+ *    whatever the engine, in a process whose code the JIT has not seen yet.
+ */
+import { Effect, Layer, ManagedRuntime } from "effect"
+import { spawnSync } from "node:child_process"
+import { randomUUID } from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import * as SqliteStore from "../src/layers/SqliteStore.js"
+import type { SnapshotStore, StoreError } from "../src/SnapshotStore.js"
+import { connectPg, openSqlite, type SqliteDatabase } from "./durable-restart-child.js"
+
+const benchDir = path.dirname(fileURLToPath(import.meta.url))
+const pgUrl = process.env["EFFECT_RESUME_PG_URL"] ?? "postgresql://postgres@127.0.0.1:5432/test"
+const STEPS = 10_000
+const table = "effect_resume_runs"
+
+const median = (xs: ReadonlyArray<number>): number => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+const fmt = (x: number): string => x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)
+const times = (x: number): string => `${x.toFixed(2)}×`
+const log = (line: string) => process.stderr.write(`${line}\n`)
+
+/** A stored step entry as the store writes one for a trivial step (`{ i, name: "x" }`). */
+const entryOf = (i: number) => JSON.stringify({ result: { ok: true, value: { i, name: "x" } }, stepId: `step-${i}` })
+
+// ---------------------------------------------------------------------------------------------
+// Fresh-process jobs (section 2): argv[2] is the job as JSON, one JSON line out
+
+type Job =
+  | { readonly job: "read-sqlite"; readonly filename: string }
+  | { readonly job: "read-pg"; readonly table: string }
+  | { readonly job: "replay" }
+
+const child = async (job: Job): Promise<number> => {
+  if (job.job === "replay") {
+    // the loaded state a restart holds: every entry parsed, by key (built before the clock)
+    const keys = Array.from({ length: STEPS }, (_, i) => `step-${i}`)
+    const recorded = new Map(keys.map((key, i) => [key, JSON.parse(entryOf(i)) as { result: { value: { i: number } } }]))
+    const t = performance.now()
+    const last = Effect.runSync(Effect.gen(function*() {
+      let value: { readonly i: number } | undefined
+      for (let i = 0; i < STEPS; i++) value = yield* Effect.succeed(recorded.get(keys[i]!)!.result.value)
+      return value
+    }))
+    if (last?.i !== STEPS - 1) throw new Error("replay floor: wrong result")
+    return performance.now() - t
+  }
+  const t = performance.now()
+  let rows: number
+  if (job.job === "read-sqlite") {
+    const db = openSqlite(job.filename, "FULL")
+    rows = db.prepare("SELECT entry FROM floor_steps WHERE run_id = ? ORDER BY position").all("r")
+      .map((row) => JSON.parse(String(row["entry"])) as unknown).length
+    db.close()
+  } else {
+    const client = await connectPg(pgUrl)
+    // node-pg parses json itself (JSON.parse per row)
+    rows = (await client.query(`SELECT entry FROM ${job.table} WHERE run_id = $1 ORDER BY position`, ["r"])).rows.length
+    await client.end()
+  }
+  if (rows !== STEPS) throw new Error(`raw read: ${rows} rows`)
+  return performance.now() - t
+}
+
+const childArgs = import.meta.url.endsWith(".built.mjs")
+  ? [path.join(benchDir, "floors.built.mjs")]
+  : ["--import", "tsx", path.join(benchDir, "floors.ts")]
+
+const inChild = (job: Job): number => {
+  const out = spawnSync(process.execPath, [...childArgs, JSON.stringify(job)], { encoding: "utf8", timeout: 60_000 })
+  if (out.status !== 0) throw new Error(`floors child ${job.job}: ${out.stderr}`)
+  return (JSON.parse(out.stdout.trim().split("\n").pop()!) as { ms: number }).ms
+}
+
+// ---------------------------------------------------------------------------------------------
+// Section 1: the step row, one requirement at a time
+
+interface Variant {
+  readonly name: string
+  readonly what: string
+  /** Untimed, before each batch: the run its steps belong to (claimed, for the fenced variants). */
+  readonly setup: () => { readonly id: string; readonly owner: string }
+  /** 100 INSERTs (one run's worth of steps) */
+  readonly batch: (run: { readonly id: string; readonly owner: string }) => void
+}
+
+const stepRowVariants = async (dir: string, synchronous: "NORMAL" | "FULL") => {
+  // the store's own tables, made by the store, then copied under other names with their exact DDL
+  const file = path.join(dir, `floors-${synchronous}.db`)
+  const runtime = ManagedRuntime.make(SqliteStore.layer({ filename: file, synchronous }) as Layer.Layer<SnapshotStore, StoreError>)
+  await runtime.runtime()
+  await runtime.dispose()
+  const db: SqliteDatabase = openSqlite(file, synchronous)
+  const ddl = (name: string) => String((db.prepare("SELECT sql FROM sqlite_master WHERE name = ?").all(name)[0] ?? {})["sql"])
+  const stepsDdl = ddl(`${table}_steps`)
+  const trigger = ddl(`${table}_steps_lease_insert`)
+  if (!stepsDdl.includes("CREATE TABLE") || !trigger.includes("CREATE TRIGGER")) throw new Error("the store's DDL not found")
+  const copyOf = (name: string) => stepsDdl.replace(`"${table}_steps"`, `"${name}"`)
+  db.exec(`CREATE TABLE bench_raw (id INTEGER PRIMARY KEY, k TEXT NOT NULL, v TEXT NOT NULL)`)
+  for (const name of ["floor_bare", "floor_clock", "floor_fenced", "floor_trigger"]) db.exec(copyOf(name))
+  db.exec(trigger.replace(`"${table}_steps_lease_insert"`, `"floor_trigger_lease"`).replace(`ON "${table}_steps"`, `ON "floor_trigger"`))
+  // the store's own clock expressions (src/layers/sqlSchema.ts), as the checkpoint uses them
+  const now = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`
+  const started = `strftime('%Y-%m-%dT%H:%M:%fZ', julianday('now') - ? / 86400000.0)`
+  const columns = "(run_id, step_key, position, entry, started_at, completed_at, attempt, owner)"
+  const fence = `FROM "${table}" WHERE id = ? AND owner = ?`
+  const raw = db.prepare("INSERT INTO bench_raw (k, v) VALUES (?, ?)")
+  const bare = db.prepare(`INSERT INTO floor_bare ${columns} VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+  const clock = db.prepare(`INSERT INTO floor_clock ${columns} VALUES (?, ?, ?, ?, ${started}, ${now}, ?, ?)`)
+  const fenced = db.prepare(`INSERT INTO floor_fenced ${columns} SELECT id, ?, ?, ?, ${started}, ${now}, ?, owner ${fence}`)
+  const triggered = db.prepare(`INSERT INTO floor_trigger ${columns} SELECT id, ?, ?, ?, ${started}, ${now}, ?, owner ${fence}`)
+  // a run row for the fence to match, as a claim leaves it (a long lease: the trigger's renewal is not due)
+  const claim = db.prepare(
+    `INSERT INTO "${table}" (id, workflow, status, owner, lease_ms, lease_until, attempts, created_at, updated_at, seq)
+     VALUES (?, 'floors', 'running', ?, 3600000, strftime('%Y-%m-%dT%H:%M:%fZ', julianday('now') + 3600000 / 86400000.0), 1, ${now}, ${now}, ?)`
+  )
+  const iso = new Date().toISOString()
+  let runs = 0
+  // run ids and owners shaped as runDurable's (a text id, an owner "<pid>:<uuid>")
+  const nextRun = () => {
+    const n = ++runs
+    return { id: `floor-${process.pid}-${n}`, owner: `${process.pid}:${randomUUID()}`, n }
+  }
+  const claimed = () => {
+    const run = nextRun()
+    claim.run(run.id, run.owner, run.n)
+    return run
+  }
+  const entries = Array.from({ length: 100 }, (_, i) => entryOf(i))
+  const stepKeys = Array.from({ length: 100 }, (_, i) => `step-${i}`)
+  let rawKeys = 0
+  const variants: Array<Variant> = [
+    {
+      name: "raw INSERT",
+      what: "raw INSERT into `bench_raw(id INTEGER PRIMARY KEY, k, v)`, as in bench/durable-results.md",
+      setup: nextRun,
+      batch: () => {
+        for (let i = 0; i < 100; i++) raw.run(`step-${rawKeys++ % 10_000}`, entries[i])
+      }
+    },
+    {
+      name: "step row alone",
+      what: "the step row in the store's table definition (key `(run_id, step_key)`, `WITHOUT ROWID`), every value given: no clock, no fence, no trigger",
+      setup: nextRun,
+      batch: (run) => {
+        for (let i = 0; i < 100; i++) bare.run(run.id, stepKeys[i], i + 1, entries[i], iso, iso, 1, run.owner)
+      }
+    },
+    {
+      name: "+ database clock",
+      what: "as above, its start and completion times on the database clock (the store's expressions)",
+      setup: nextRun,
+      batch: (run) => {
+        for (let i = 0; i < 100; i++) clock.run(run.id, stepKeys[i], i + 1, entries[i], 0.01, 1, run.owner)
+      }
+    },
+    {
+      name: "+ fence",
+      what: "as above, written only while the run row has this owner (`INSERT ... SELECT ... WHERE id = ? AND owner = ?`)",
+      setup: claimed,
+      batch: (run) => {
+        for (let i = 0; i < 100; i++) fenced.run(stepKeys[i], i + 1, entries[i], 0.01, 1, run.id, run.owner)
+      }
+    },
+    {
+      name: "+ lease trigger",
+      what: "as above, with the store's lease trigger on the table (it renews the lease once half of it has passed; not due here): the checkpoint statement as the store sends it",
+      setup: claimed,
+      batch: (run) => {
+        for (let i = 0; i < 100; i++) triggered.run(stepKeys[i], i + 1, entries[i], 0.01, 1, run.id, run.owner)
+      }
+    }
+  ]
+  const rounds = synchronous === "FULL" ? 30 : 120
+  const samples = new Map(variants.map((v) => [v.name, [] as Array<number>]))
+  for (let round = -3; round < rounds; round++) {
+    for (const variant of variants) {
+      const run = variant.setup()
+      const t = performance.now()
+      variant.batch(run)
+      if (round >= 0) samples.get(variant.name)!.push((performance.now() - t) * 10) // µs per INSERT
+    }
+  }
+  db.close()
+  const rawXs = samples.get("raw INSERT")!
+  return variants.map((v) => {
+    const xs = samples.get(v.name)!
+    return { ...v, median: median(xs), ratio: median(xs.map((x, i) => x / rawXs[i]!)) }
+  })
+}
+
+type Measured = Awaited<ReturnType<typeof stepRowVariants>>
+
+// The step row with its clock and fence is what a checkpoint must write at the least (the lease trigger
+// renews the lease; another way to renew it would cost a statement of its own now and then).
+const normalVerdict = (v: Measured): Array<string> => {
+  const least = v[3]!.ratio
+  return [
+    "- NORMAL: the goal is a step ≤ a plain run's step + 1.5 × the raw INSERT, so everything a durable step",
+    "  adds to a plain one must fit in 1.5 raw INSERTs. The step row with its times on the database clock",
+    `  and its fence takes ${times(least)} (${times(v[4]!.ratio)} with the lease trigger) before the engine records anything:`,
+    least > 1.5
+      ? "  the goal cannot be met by a store that writes the row the issue asks for."
+      : `  it fits, with ${fmt((1.5 - least) * v[0]!.median)} µs left per step for the engine and the store.`
+  ]
+}
+
+const fullVerdict = (v: Measured): Array<string> => {
+  const left = 1.3 * v[0]!.median - v[4]!.median
+  return [
+    `- FULL: the goal is a step ≤ 1.3 × the raw INSERT. The statement alone takes ${times(v[4]!.ratio)} (the row alone`,
+    `  ${times(v[1]!.ratio)}) in these fresh tables, leaving ${left > 0 ? `${fmt(left)} µs` : "nothing"} per step for the engine, the store and the`,
+    "  run's own statements (getRun, claim and end, amortized over the steps). In bench/durable-results.md",
+    "  the same statement is measured on the store's own file, after the runs the bench made there."
+  ]
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const main = async () => {
+  const startedAt = new Date()
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-resume-floors-"))
+  const lines: Array<string> = []
+  const pgTable = `floor_steps_${process.pid}`
+  let pg: Awaited<ReturnType<typeof connectPg>> | undefined
+  try {
+    log("floors 1: SQLite step row")
+    const normal = await stepRowVariants(dir, "NORMAL")
+    const full = await stepRowVariants(dir, "FULL")
+
+    log("floors 2: restart, fresh processes")
+    const readFile = path.join(dir, "floors-read.db")
+    const db = openSqlite(readFile, "FULL")
+    db.exec("CREATE TABLE floor_steps (run_id TEXT NOT NULL, step_key TEXT NOT NULL, position INTEGER NOT NULL, entry TEXT NOT NULL, PRIMARY KEY (run_id, step_key)) WITHOUT ROWID")
+    const insert = db.prepare("INSERT INTO floor_steps VALUES ('r', ?, ?, ?)")
+    db.exec("BEGIN")
+    for (let i = 0; i < STEPS; i++) insert.run(`step-${i}`, i + 1, entryOf(i))
+    db.exec("COMMIT")
+    db.close()
+    try {
+      pg = await connectPg(pgUrl)
+      await pg.query(`CREATE TABLE ${pgTable} (run_id text NOT NULL, step_key text NOT NULL, position bigint NOT NULL, entry json NOT NULL, PRIMARY KEY (run_id, step_key))`)
+      await pg.query(
+        `INSERT INTO ${pgTable} SELECT 'r', 'step-' || i, i + 1, json_build_object('result', json_build_object('ok', true, 'value', json_build_object('i', i, 'name', 'x')), 'stepId', 'step-' || i) FROM generate_series(0, ${STEPS - 1}) i`
+      )
+    } catch (error) {
+      log(`PostgreSQL not reachable (${String(error)}): its row is missing`)
+      pg = undefined
+    }
+    const reads = { sqlite: [] as Array<number>, pg: [] as Array<number>, replay: [] as Array<number> }
+    for (let i = 0; i < 7; i++) {
+      reads.sqlite.push(inChild({ job: "read-sqlite", filename: readFile }))
+      if (pg !== undefined) reads.pg.push(inChild({ job: "read-pg", table: pgTable }))
+      reads.replay.push(inChild({ job: "replay" }))
+    }
+    const replay = median(reads.replay)
+
+    lines.push(
+      "# Benchmark: the floors under the durable-run goals",
+      "",
+      "`npm run bench` (bench/floors.ts). What the goals of bench/durable-results.md leave room for, measured",
+      "side by side in this one run, nothing of the library's engine timed. A durable step cannot cost less",
+      "than the statement it must send; a restart cannot cost less than reading the steps plus replaying",
+      "the body that yields them.",
+      "",
+      "## 1. The step row SQLite must write, one requirement at a time",
+      "",
+      "µs per INSERT (median of round-robin samples of 100 INSERTs, each its own autocommit transaction),",
+      "and its ratio to the raw INSERT of the same round (median over rounds). Each row adds one thing the",
+      "issue asks of a checkpoint to the row above it. Tables: copies of the store's own (their DDL read from",
+      "a file the store made).",
+      "",
+      "| what is written | NORMAL µs | NORMAL / raw | FULL µs | FULL / raw |",
+      "|---|--:|--:|--:|--:|",
+      ...normal.map((v, i) => `| ${v.what} | ${fmt(v.median)} | ${times(v.ratio)} | ${fmt(full[i]!.median)} | ${times(full[i]!.ratio)} |`),
+      "",
+      ...normalVerdict(normal),
+      ...fullVerdict(full),
+      "",
+      "## 2. Restart: reading 10,000 steps, and the least a replay of an Effect body costs",
+      "",
+      "Fresh `node` processes, 7 each, alternating; ms, medians. The raw read: open the file or connect one",
+      "client, one `SELECT entry ... ORDER BY position` of 10,000 rows, each entry parsed (as durable.ts's",
+      "baseline). The replay floor: `Effect.runSync` of an `Effect.gen` body yielding `Effect.succeed` of",
+      "a Map lookup 10,000 times, the effect module loaded before the clock starts: no store, no engine.",
+      "",
+      "| | ms | samples |",
+      "|---|--:|---|",
+      `| SQLite: open + SELECT + JSON.parse of 10,000 rows | ${fmt(median(reads.sqlite))} | ${reads.sqlite.map(fmt).join(", ")} |`,
+      ...(pg === undefined ? [] : [`| PostgreSQL: connect + SELECT of 10,000 json rows (parsed by node-pg) | ${fmt(median(reads.pg))} | ${reads.pg.map(fmt).join(", ")} |`]),
+      `| replay floor: a cold Effect.gen body of 10,000 yields | ${fmt(replay)} | ${reads.replay.map(fmt).join(", ")} |`,
+      "",
+      `- The restart goal is ≤ 2 × the raw read. A restart cannot take less than the raw read plus the`,
+      `  replay floor: SQLite ${fmt(median(reads.sqlite) + replay)} ms against a goal of ${fmt(2 * median(reads.sqlite))} ms${
+        median(reads.sqlite) + replay > 2 * median(reads.sqlite) ? " (out of reach before the store is even built)" : ""
+      }${
+        pg === undefined ? "" : `; PostgreSQL ${fmt(median(reads.pg) + replay)} ms against ${fmt(2 * median(reads.pg))} ms`
+      }. Building a store layer, its three commits (claim, the last step, the end) and the engine's own work`,
+      "  per replayed step come on top.",
+      "",
+      "## Machine",
+      "",
+      `- date: ${startedAt.toISOString()}`,
+      `- node: ${process.version}; CPU: ${os.cpus()[0]?.model ?? "unknown"} × ${os.cpus().length}`,
+      `- SQLite files in ${dir} (WAL journal; deleted after the run); PostgreSQL at ${pgUrl.replace(/\/\/[^@/]*@/, "//")}`,
+      ""
+    )
+  } finally {
+    if (pg !== undefined) {
+      await pg.query(`DROP TABLE IF EXISTS ${pgTable}`).catch(() => undefined)
+      await pg.end()
+    }
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+  const markdown = lines.join("\n")
+  const out = path.join(benchDir, "floors-results.md")
+  fs.writeFileSync(out, markdown)
+  process.stdout.write(`\n${markdown}\nWritten to ${path.relative(process.cwd(), out)}\n`)
+}
+
+const isMain = process.argv[1] !== undefined && path.basename(process.argv[1]).startsWith("floors.")
+if (isMain) {
+  const job = process.argv[2]
+  const done = job === undefined
+    ? main()
+    : child(JSON.parse(job) as Job).then((ms) => void process.stdout.write(`${JSON.stringify({ ms })}\n`))
+  done.then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`)
+      process.exit(2)
+    }
+  )
+}

@@ -29,6 +29,8 @@ import { connectPg, openSqlite, type PgClient, type SqliteDatabase } from "./dur
 const benchDir = path.dirname(fileURLToPath(import.meta.url))
 const pgUrl = process.env["EFFECT_RESUME_PG_URL"] ?? "postgresql://postgres@127.0.0.1:5432/test"
 const STEPS = 10_000
+/** Fresh processes per job in section 2. */
+const SAMPLES = 11
 const table = "effect_resume_runs"
 
 const median = (xs: ReadonlyArray<number>): number => {
@@ -383,7 +385,7 @@ const main = async () => {
       )
     }
     const reads = { sqlite: [] as Array<number>, pg: [] as Array<number>, replay: [] as Array<number>, layer: [] as Array<number> }
-    for (let i = 0; i < 7; i++) {
+    for (let i = 0; i < SAMPLES; i++) {
       reads.sqlite.push(inChild({ job: "read-sqlite", filename: readFile }))
       if (pg !== undefined) reads.pg.push(inChild({ job: "read-pg", table: pgTable }))
       reads.replay.push(inChild({ job: "replay" }))
@@ -434,18 +436,20 @@ const main = async () => {
       ]),
       "## 2. Restart: reading 10,000 steps, and the least a replay of an Effect body costs",
       "",
-      "Fresh `node` processes, 7 each, alternating; ms, medians. The raw read: open the file or connect one",
-      "client, one `SELECT entry ... ORDER BY position` of 10,000 rows, each entry parsed (as durable.ts's",
-      "baseline). The replay floor: `Effect.runSync` of an `Effect.gen` body yielding `Effect.succeed` of",
-      "a Map lookup 10,000 times, the effect module loaded before the clock starts: no store, no engine. The",
-      "layer floor: a `ManagedRuntime` of one `Layer.succeed` built: what providing any store as a Layer costs.",
+      `Fresh \`node\` processes, ${SAMPLES} each, alternating; ms, medians, every sample beside them (on a shared`,
+      "VM the replay floor's samples have come out bimodal, the same code in the same state taking 8-10 ms in",
+      "some processes and 25-30 in others: read the samples, not the median alone). The raw",
+      "read: open the file or connect one client, one `SELECT entry ... ORDER BY position` of 10,000 rows, each",
+      "entry parsed (as durable.ts's baseline). The replay floor: `Effect.runSync` of an `Effect.gen` body",
+      "yielding `Effect.succeed` of a Map lookup 10,000 times, the effect module loaded and the 10,000 entries",
+      "parsed before the clock starts: no store, no engine. The layer floor: a `ManagedRuntime` of one",
+      "`Layer.succeed` built: what providing any store as a Layer costs at the least.",
       "",
       "| | ms | samples |",
       "|---|--:|---|",
       `| SQLite: open + SELECT + JSON.parse of 10,000 rows | ${fmt(median(reads.sqlite))} | ${reads.sqlite.map(fmt).join(", ")} |`,
       ...(pg === undefined ? [] : [`| PostgreSQL: connect + SELECT of 10,000 json rows (parsed by node-pg) | ${fmt(median(reads.pg))} | ${reads.pg.map(fmt).join(", ")} |`]),
       `| replay floor: a cold Effect.gen body of 10,000 yields | ${fmt(replay)} | ${reads.replay.map(fmt).join(", ")} |`,
-      "",
       `| layer floor: \`ManagedRuntime.make(Layer.succeed(...))\` built, cold | ${fmt(layer)} | ${reads.layer.map(fmt).join(", ")} |`,
       "",
       "- The restart goal is ≤ 2 × the raw read. A restart of an Effect-native store, in a fresh process, cannot",

@@ -7,7 +7,8 @@
  *    the step row the store must write, built up one requirement at a time: the row alone in the
  *    store's own table definition (copied from a store's file), then with its times on the database
  *    clock, then fenced by the run's owner, then with the store's lease trigger. Round-robin samples of
- *    100 INSERTs each, each its own autocommit transaction.
+ *    100 INSERTs each, each its own autocommit transaction. The same on Postgres (node-pg): the raw
+ *    INSERT, the step row with its clock, and the fenced checkpoint statement.
  * 2. Restart: in fresh processes, one SELECT + JSON.parse of 10,000 step rows (as durable.ts's raw
  *    baseline), and the cold cost of an `Effect.gen` body that yields 10,000 times, each yield an
  *    `Effect.succeed` of a Map lookup: what replaying an Effect body of 10,000 steps costs at the least,

@@ -1,5 +1,5 @@
 /**
- * Helpers shared by bench/durable.ts and its child processes, and the child itself:
+ * Helpers shared by bench/durable.ts, bench/floors.ts and durable.ts's child processes, and the child itself:
  * `node --import tsx bench/durable-restart-child.ts '<json Job>'` prints one JSON line (the result).
  *
  * Jobs:
@@ -80,6 +80,18 @@ export const connectPg = async (url: string): Promise<PgClient> => {
   await client.connect()
   return client
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reporting
+
+export const median = (xs: ReadonlyArray<number>): number => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+/** µs (or ms) with three significant figures or so: 123, 12.3, 1.23. */
+export const fmt = (x: number): string => x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)
 
 // ---------------------------------------------------------------------------------------------
 // Counting the statements the store sends, by patching the drivers' prototypes while counting

@@ -34,8 +34,10 @@ import {
   type Counts,
   countStatements,
   counter,
+  fmt,
   type Job,
   keys,
+  median,
   openSqlite,
   type PgClient,
   stepsTable,
@@ -95,12 +97,6 @@ interface Cell {
   readonly units: number
   /** Calls per sample; default: enough for `targetMs`, from the warm-up. */
   readonly batch?: number
-}
-
-const median = (xs: ReadonlyArray<number>): number => {
-  const sorted = [...xs].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
 const interleaved = async (
@@ -540,7 +536,6 @@ const lockedCell = async (runtime: Runtime, label: string) => {
 // ---------------------------------------------------------------------------------------------
 // Report
 
-const fmt = (us: number): string => us >= 100 ? us.toFixed(0) : us >= 10 ? us.toFixed(1) : us.toFixed(2)
 const ms = (x: number): string => x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)
 const times = (x: number): string => `${x.toFixed(x >= 10 ? 0 : 2)}×`
 const num = (x: number | undefined): string => x === undefined ? "n/a" : Math.abs(x - Math.round(x)) < 0.005 ? String(Math.round(x)) : x.toFixed(2)

@@ -24,22 +24,25 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as PgStore from "../src/layers/PgStore.js"
 import * as SqliteStore from "../src/layers/SqliteStore.js"
+import { sqliteNow, sqliteNowPlus } from "../src/layers/sqlSchema.js"
 import type { SnapshotStore, StoreError } from "../src/SnapshotStore.js"
-import { connectPg, openSqlite, type PgClient, type SqliteDatabase } from "./durable-restart-child.js"
+import {
+  connectPg,
+  fmt,
+  median,
+  openSqlite,
+  type PgClient,
+  type SqliteDatabase,
+  stepsTable,
+  table
+} from "./durable-restart-child.js"
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url))
 const pgUrl = process.env["EFFECT_RESUME_PG_URL"] ?? "postgresql://postgres@127.0.0.1:5432/test"
 const STEPS = 10_000
 /** Fresh processes per job in section 2. */
 const SAMPLES = 11
-const table = "effect_resume_runs"
 
-const median = (xs: ReadonlyArray<number>): number => {
-  const sorted = [...xs].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
-const fmt = (x: number): string => x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)
 const times = (x: number): string => `${x.toFixed(2)}×`
 const log = (line: string) => process.stderr.write(`${line}\n`)
 
@@ -110,13 +113,42 @@ const inChild = (job: Job): number => {
 // ---------------------------------------------------------------------------------------------
 // Section 1: the step row, one requirement at a time
 
+interface Run {
+  readonly id: string
+  readonly owner: string
+}
+
 interface Variant {
   readonly name: string
   readonly what: string
   /** Untimed, before each batch: the run its steps belong to (claimed, for the fenced variants). */
-  readonly setup: () => { readonly id: string; readonly owner: string }
-  /** 100 INSERTs (one run's worth of steps) */
-  readonly batch: (run: { readonly id: string; readonly owner: string }) => void
+  readonly setup: () => Run | Promise<Run>
+  /** One batch of INSERTs, a run's worth of steps (SQLite's synchronously: nothing awaited in its timing). */
+  readonly batch: (run: Run) => void | Promise<void>
+}
+
+/**
+ * Round-robin over the variants (the raw INSERT first), `warmup` rounds dropped: per variant, the median
+ * µs per INSERT and the median over rounds of its ratio to the raw INSERT of the same round.
+ */
+const roundRobin = async (variants: ReadonlyArray<Variant>, rounds: number, warmup: number, perBatch: number) => {
+  const samples = variants.map(() => [] as Array<number>)
+  for (let round = -warmup; round < rounds; round++) {
+    for (let v = 0; v < variants.length; v++) {
+      const run = await variants[v]!.setup()
+      const t = performance.now()
+      const done = variants[v]!.batch(run)
+      if (done !== undefined) await done
+      if (round >= 0) samples[v]!.push(((performance.now() - t) * 1000) / perBatch)
+    }
+  }
+  const raw = samples[0]!
+  return variants.map((v, i) => ({
+    name: v.name,
+    what: v.what,
+    median: median(samples[i]!),
+    ratio: median(samples[i]!.map((x, round) => x / raw[round]!))
+  }))
 }
 
 const stepRowVariants = async (dir: string, synchronous: "NORMAL" | "FULL") => {
@@ -127,16 +159,16 @@ const stepRowVariants = async (dir: string, synchronous: "NORMAL" | "FULL") => {
   await runtime.dispose()
   const db: SqliteDatabase = openSqlite(file, synchronous)
   const ddl = (name: string) => String((db.prepare("SELECT sql FROM sqlite_master WHERE name = ?").all(name)[0] ?? {})["sql"])
-  const stepsDdl = ddl(`${table}_steps`)
-  const trigger = ddl(`${table}_steps_lease_insert`)
+  const stepsDdl = ddl(stepsTable)
+  const trigger = ddl(`${stepsTable}_lease_insert`)
   if (!stepsDdl.includes("CREATE TABLE") || !trigger.includes("CREATE TRIGGER")) throw new Error("the store's DDL not found")
-  const copyOf = (name: string) => stepsDdl.replace(`"${table}_steps"`, `"${name}"`)
+  const copyOf = (name: string) => stepsDdl.replace(`"${stepsTable}"`, `"${name}"`)
   db.exec(`CREATE TABLE bench_raw (id INTEGER PRIMARY KEY, k TEXT NOT NULL, v TEXT NOT NULL)`)
   for (const name of ["floor_bare", "floor_clock", "floor_fenced", "floor_trigger"]) db.exec(copyOf(name))
-  db.exec(trigger.replace(`"${table}_steps_lease_insert"`, `"floor_trigger_lease"`).replace(`ON "${table}_steps"`, `ON "floor_trigger"`))
-  // the store's own clock expressions (src/layers/sqlSchema.ts), as the checkpoint uses them
-  const now = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`
-  const started = `strftime('%Y-%m-%dT%H:%M:%fZ', julianday('now') - ? / 86400000.0)`
+  db.exec(trigger.replace(`"${stepsTable}_lease_insert"`, `"floor_trigger_lease"`).replace(`ON "${stepsTable}"`, `ON "floor_trigger"`))
+  // the store's own clock expressions, as the checkpoint uses them
+  const now = sqliteNow
+  const started = sqliteNowPlus("- ?")
   const columns = "(run_id, step_key, position, entry, started_at, completed_at, attempt, owner)"
   const fence = `FROM "${table}" WHERE id = ? AND owner = ?`
   const raw = db.prepare("INSERT INTO bench_raw (k, v) VALUES (?, ?)")
@@ -147,7 +179,7 @@ const stepRowVariants = async (dir: string, synchronous: "NORMAL" | "FULL") => {
   // a run row for the fence to match, as a claim leaves it (a long lease: the trigger's renewal is not due)
   const claim = db.prepare(
     `INSERT INTO "${table}" (id, workflow, status, owner, lease_ms, lease_until, attempts, created_at, updated_at, seq)
-     VALUES (?, 'floors', 'running', ?, 3600000, strftime('%Y-%m-%dT%H:%M:%fZ', julianday('now') + 3600000 / 86400000.0), 1, ${now}, ${now}, ?)`
+     VALUES (?, 'floors', 'running', ?, 3600000, ${sqliteNowPlus("+ 3600000")}, 1, ${now}, ${now}, ?)`
   )
   const iso = new Date().toISOString()
   let runs = 0
@@ -206,22 +238,9 @@ const stepRowVariants = async (dir: string, synchronous: "NORMAL" | "FULL") => {
       }
     }
   ]
-  const rounds = synchronous === "FULL" ? 30 : 120
-  const samples = new Map(variants.map((v) => [v.name, [] as Array<number>]))
-  for (let round = -3; round < rounds; round++) {
-    for (const variant of variants) {
-      const run = variant.setup()
-      const t = performance.now()
-      variant.batch(run)
-      if (round >= 0) samples.get(variant.name)!.push((performance.now() - t) * 10) // µs per INSERT
-    }
-  }
+  const measured = await roundRobin(variants, synchronous === "FULL" ? 30 : 120, 3, 100)
   db.close()
-  const rawXs = samples.get("raw INSERT")!
-  return variants.map((v) => {
-    const xs = samples.get(v.name)!
-    return { ...v, median: median(xs), ratio: median(xs.map((x, i) => x / rawXs[i]!)) }
-  })
+  return measured
 }
 
 /**
@@ -239,7 +258,7 @@ const pgStepRowVariants = async (client: PgClient) => {
   const fenced = `floor_fenced_${suffix}`
   await client.query(`CREATE TABLE ${raw} (id bigserial PRIMARY KEY, k text NOT NULL, v json NOT NULL)`)
   await client.query(`CREATE TABLE ${runs} (LIKE "${table}" INCLUDING ALL)`)
-  for (const name of [bare, fenced]) await client.query(`CREATE TABLE ${name} (LIKE "${table}_steps" INCLUDING ALL)`)
+  for (const name of [bare, fenced]) await client.query(`CREATE TABLE ${name} (LIKE "${stepsTable}" INCLUDING ALL)`)
   try {
     const columns = "(run_id, step_key, position, entry, started_at, completed_at, attempt, owner)"
     const clock = "now() - $5::float8 * interval '1 millisecond', now()"
@@ -257,13 +276,7 @@ const pgStepRowVariants = async (client: PgClient) => {
       }
       return run
     }
-    interface PgVariant {
-      readonly name: string
-      readonly what: string
-      readonly setup: () => Promise<{ readonly id: string; readonly owner: string }>
-      readonly batch: (run: { readonly id: string; readonly owner: string }) => Promise<void>
-    }
-    const variants: Array<PgVariant> = [
+    const variants: Array<Variant> = [
       {
         name: "raw INSERT",
         what: "raw INSERT into `bench_raw(id bigserial PRIMARY KEY, k, v json)`, as in bench/durable-results.md",
@@ -306,20 +319,7 @@ const pgStepRowVariants = async (client: PgClient) => {
         }
       }
     ]
-    const samples = new Map(variants.map((v) => [v.name, [] as Array<number>]))
-    for (let round = -2; round < 30; round++) {
-      for (const variant of variants) {
-        const run = await variant.setup()
-        const t = performance.now()
-        await variant.batch(run)
-        if (round >= 0) samples.get(variant.name)!.push((performance.now() - t) * 20) // µs per INSERT
-      }
-    }
-    const rawXs = samples.get("raw INSERT")!
-    return variants.map((v) => {
-      const xs = samples.get(v.name)!
-      return { name: v.name, what: v.what, median: median(xs), ratio: median(xs.map((x, i) => x / rawXs[i]!)) }
-    })
+    return await roundRobin(variants, 30, 2, 50)
   } finally {
     await client.query(`DROP TABLE IF EXISTS ${raw}, ${runs}, ${bare}, ${fenced}`)
   }
